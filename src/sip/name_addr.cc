@@ -1,0 +1,68 @@
+#include "sipshard/sip/name_addr.h"
+
+#include "sipshard/sip/method.h"
+#include "sipshard/sip/text.h"
+
+namespace sipshard::sip {
+namespace {
+
+bool ParseHeaderParams(std::string_view params, NameAddr* out) {
+  out->params = params;
+  if (!params.empty() && params.front() != ';') return false;
+  ParamIterator it(params);
+  std::string_view name, value;
+  while (it.Next(&name, &value)) {
+    if (EqualsIgnoreCase(name, "tag")) out->tag = value;
+  }
+  return it.ok();
+}
+
+}  // namespace
+
+bool ParseNameAddr(std::string_view element, NameAddr* out) {
+  *out = NameAddr();
+  std::string_view s = TrimLws(element);
+  out->raw = s;
+  if (s.empty()) return false;
+  if (s.front() == '*') {
+    out->is_wildcard = true;
+    return ParseHeaderParams(TrimLeadingLws(s.substr(1)), out);
+  }
+
+  size_t i = 0;
+  if (s.front() == '"') {
+    i = SkipQuotedString(s, 0);
+    if (i == std::string_view::npos) return false;
+    out->display_name = s.substr(0, i);
+    while (i < s.size() && IsLws(s[i])) ++i;
+    if (i >= s.size() || s[i] != '<') return false;
+  } else {
+    // Either "token LWS token <uri>" or a bare addr-spec. Display names are
+    // tokens and LWS only, so the first '<' decides.
+    while (i < s.size() && s[i] != '<' && s[i] != ';' && s[i] != '@' && s[i] != ':') ++i;
+    if (i < s.size() && s[i] == '<') {
+      out->display_name = TrimLws(s.substr(0, i));
+      for (char c : out->display_name) {
+        if (!IsTokenChar(c) && !IsLws(c)) return false;
+      }
+    } else {
+      const size_t semi = s.find(';');
+      out->uri = TrimTrailingLws(s.substr(0, semi));
+      if (out->uri.empty()) return false;
+      for (char c : out->uri) {
+        if (IsLws(c) || c == '<' || c == '>' || c == '"') return false;
+      }
+      return ParseHeaderParams(semi == std::string_view::npos ? std::string_view() : s.substr(semi),
+                               out);
+    }
+  }
+  // s[i] == '<'
+  const size_t close = s.find('>', i);
+  if (close == std::string_view::npos) return false;
+  out->has_angle_brackets = true;
+  out->uri = TrimLws(s.substr(i + 1, close - i - 1));
+  if (out->uri.empty()) return false;
+  return ParseHeaderParams(TrimLeadingLws(s.substr(close + 1)), out);
+}
+
+}  // namespace sipshard::sip

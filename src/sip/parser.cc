@@ -1,0 +1,289 @@
+#include "sipshard/sip/parser.h"
+
+#include <cstring>
+
+#include "sipshard/sip/text.h"
+
+namespace sipshard::sip {
+namespace {
+
+constexpr size_t npos = std::string_view::npos;
+
+size_t FindLf(std::string_view s, size_t from) {
+  if (from >= s.size()) return npos;
+  const void* p = std::memchr(s.data() + from, '\n', s.size() - from);
+  return p == nullptr ? npos : static_cast<size_t>(static_cast<const char*>(p) - s.data());
+}
+
+enum class VersionCheck { kOk, kUnsupported, kInvalid };
+
+// SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, "SIP" case-insensitive.
+VersionCheck CheckVersion(std::string_view v) {
+  if (v.size() < 7 || !EqualsIgnoreCase(v.substr(0, 4), "SIP/")) return VersionCheck::kInvalid;
+  std::string_view number = v.substr(4);
+  const size_t dot = number.find('.');
+  if (dot == npos || dot == 0 || dot + 1 == number.size()) return VersionCheck::kInvalid;
+  for (size_t i = 0; i < number.size(); ++i) {
+    if (i != dot && !IsDigit(number[i])) return VersionCheck::kInvalid;
+  }
+  return number == "2.0" ? VersionCheck::kOk : VersionCheck::kUnsupported;
+}
+
+ParseError ParseStatusLine(std::string_view line, Message* msg) {
+  msg->is_request = false;
+  const size_t sp = line.find(' ');
+  if (sp == npos) return ParseError::kBadStartLine;
+  switch (CheckVersion(line.substr(0, sp))) {
+    case VersionCheck::kOk:
+      break;
+    case VersionCheck::kUnsupported:
+      return ParseError::kUnsupportedVersion;
+    case VersionCheck::kInvalid:
+      return ParseError::kBadStartLine;
+  }
+  std::string_view rest = line.substr(sp + 1);
+  if (rest.size() < 3 || !IsDigit(rest[0]) || !IsDigit(rest[1]) || !IsDigit(rest[2])) {
+    return ParseError::kBadStartLine;
+  }
+  const int code = (rest[0] - '0') * 100 + (rest[1] - '0') * 10 + (rest[2] - '0');
+  if (code < 100 || code > 699) return ParseError::kBadStartLine;
+  if (rest.size() > 3 && rest[3] != ' ') return ParseError::kBadStartLine;
+  msg->status_code = code;
+  msg->reason_phrase = rest.size() > 4 ? rest.substr(4) : std::string_view();
+  return ParseError::kNone;
+}
+
+ParseError ParseRequestLine(std::string_view line, const ParseLimits& limits, Message* msg) {
+  msg->is_request = true;
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = line.rfind(' ');
+  if (sp1 == npos || sp1 == 0 || sp2 == sp1) return ParseError::kBadStartLine;
+  msg->method_text = line.substr(0, sp1);
+  for (char c : msg->method_text) {
+    if (!IsTokenChar(c)) return ParseError::kBadStartLine;
+  }
+  msg->method = ParseMethod(msg->method_text);
+  switch (CheckVersion(line.substr(sp2 + 1))) {
+    case VersionCheck::kOk:
+      break;
+    case VersionCheck::kUnsupported:
+      return ParseError::kUnsupportedVersion;
+    case VersionCheck::kInvalid:
+      return ParseError::kBadStartLine;
+  }
+  if (line.size() > limits.max_header_line) return ParseError::kRequestUriTooLong;
+  msg->request_uri_text = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  // Exactly one SP separates the elements (§7.1): extra spaces end up
+  // inside the URI, which can never hold unescaped white space.
+  std::optional<Uri> uri = ParseUri(msg->request_uri_text);
+  if (!uri) return ParseError::kBadRequestUri;
+  msg->request_uri = *uri;
+  return ParseError::kNone;
+}
+
+// Parses the typed fields every proxy needs; returns the first error.
+ParseError ParseKeyHeaders(Message* msg) {
+  constexpr HeaderId kSingle[] = {HeaderId::kCallId, HeaderId::kCSeq, HeaderId::kFrom,
+                                  HeaderId::kTo, HeaderId::kMaxForwards};
+  ParseError error = ParseError::kNone;
+  auto note = [&error](ParseError e) {
+    if (error == ParseError::kNone) error = e;
+  };
+
+  if (const HeaderField* via = msg->Find(HeaderId::kVia)) {
+    msg->top_via_field = msg->first_index[static_cast<size_t>(HeaderId::kVia)];
+    ListSplitter elements(via->value);
+    std::string_view top;
+    if (!elements.Next(&top) || !ParseVia(top, &msg->top_via)) note(ParseError::kBadVia);
+  } else {
+    note(ParseError::kMissingVia);
+  }
+
+  if (const HeaderField* from = msg->Find(HeaderId::kFrom)) {
+    if (!ParseNameAddr(from->value, &msg->from) || msg->from.is_wildcard) {
+      note(ParseError::kBadFrom);
+    }
+  } else {
+    note(ParseError::kMissingFrom);
+  }
+  if (const HeaderField* to = msg->Find(HeaderId::kTo)) {
+    if (!ParseNameAddr(to->value, &msg->to) || msg->to.is_wildcard) note(ParseError::kBadTo);
+  } else {
+    note(ParseError::kMissingTo);
+  }
+
+  if (const HeaderField* call_id = msg->Find(HeaderId::kCallId)) {
+    msg->call_id = call_id->value;
+    bool ok = !msg->call_id.empty();
+    for (char c : msg->call_id) ok = ok && !IsLws(c);
+    if (!ok) note(ParseError::kBadCallId);
+  } else {
+    note(ParseError::kMissingCallId);
+  }
+
+  if (const HeaderField* cseq = msg->Find(HeaderId::kCSeq)) {
+    if (!ParseCSeq(cseq->value, &msg->cseq)) {
+      note(ParseError::kBadCSeq);
+    } else if (msg->is_request && msg->cseq.method_text != msg->method_text) {
+      note(ParseError::kCSeqMethodMismatch);
+    }
+  } else {
+    note(ParseError::kMissingCSeq);
+  }
+
+  if (const HeaderField* mf = msg->Find(HeaderId::kMaxForwards)) {
+    const std::optional<uint64_t> v = ParseDecimal(mf->value, 0x7fffffff);
+    if (v) {
+      msg->max_forwards = static_cast<int32_t>(*v);
+    } else {
+      note(ParseError::kBadMaxForwards);
+    }
+  }
+  for (HeaderId id : kSingle) {
+    if (msg->Count(id) > 1) note(ParseError::kDuplicateHeader);
+  }
+  return error;
+}
+
+}  // namespace
+
+void Message::Clear() {
+  data = {};
+  is_request = false;
+  start_line = {};
+  method = Method::kOther;
+  method_text = {};
+  request_uri_text = {};
+  request_uri = Uri();
+  status_code = 0;
+  reason_phrase = {};
+  header_count = 0;
+  first_index.fill(kNoHeader);
+  counts.fill(0);
+  headers_end = 0;
+  body = {};
+  top_via = Via();
+  top_via_field = kNoHeader;
+  call_id = {};
+  cseq = CSeq();
+  from = NameAddr();
+  to = NameAddr();
+  max_forwards = -1;
+  content_length = -1;
+}
+
+ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Message* msg,
+                        Framing framing) {
+  msg->Clear();
+  // §7.5: CRLFs before the start line are ignored (and are keep-alives).
+  size_t pos = 0;
+  while (pos < bytes.size() && (bytes[pos] == '\r' || bytes[pos] == '\n')) ++pos;
+  if (pos == bytes.size()) return ParseError::kEmpty;
+  msg->data = bytes;
+
+  ParseError error = ParseError::kNone;
+  auto note = [&error](ParseError e) {
+    if (error == ParseError::kNone) error = e;
+  };
+
+  const size_t first_lf = FindLf(bytes, pos);
+  size_t line_end = first_lf == npos ? bytes.size() : first_lf;
+  std::string_view start_line = bytes.substr(pos, line_end - pos);
+  if (!start_line.empty() && start_line.back() == '\r') start_line.remove_suffix(1);
+  msg->start_line = start_line;
+  const ParseError start_error = (start_line.size() >= 4 && EqualsIgnoreCase(start_line.substr(0, 4), "SIP/"))
+                                     ? ParseStatusLine(start_line, msg)
+                                     : ParseRequestLine(start_line, limits, msg);
+  if (start_error == ParseError::kBadStartLine) return start_error;
+  note(start_error);
+  if (bytes.size() > limits.max_message_size) note(ParseError::kMessageTooLarge);
+
+  const size_t max_headers = limits.max_headers < kMaxHeaderFields ? limits.max_headers
+                                                                    : kMaxHeaderFields;
+  pos = first_lf == npos ? bytes.size() : first_lf + 1;
+  size_t body_start = bytes.size();
+  msg->headers_end = bytes.size();
+  while (pos < bytes.size()) {
+    if (bytes[pos] == '\n' || (bytes[pos] == '\r' && pos + 1 < bytes.size() && bytes[pos + 1] == '\n')) {
+      msg->headers_end = pos;
+      body_start = pos + (bytes[pos] == '\r' ? 2 : 1);
+      break;
+    }
+    const size_t line_start = pos;
+    size_t lf = FindLf(bytes, pos);
+    // A line starting with SP or HT continues the previous one (§7.3.1).
+    while (lf != npos && lf + 1 < bytes.size() && (bytes[lf + 1] == ' ' || bytes[lf + 1] == '\t')) {
+      lf = FindLf(bytes, lf + 1);
+    }
+    pos = lf == npos ? bytes.size() : lf + 1;
+    std::string_view line = bytes.substr(line_start, pos - line_start);
+    if (msg->header_count >= max_headers) {
+      note(ParseError::kTooManyHeaders);
+      continue;
+    }
+    if (line.size() > limits.max_header_line) {
+      note(ParseError::kHeaderLineTooLong);
+      continue;
+    }
+    const size_t colon = line.find(':');
+    if (colon == npos) {
+      note(ParseError::kBadHeaderLine);
+      continue;
+    }
+    // HCOLON = *( SP / HTAB ) ":" SWS
+    size_t name_end = colon;
+    while (name_end > 0 && (line[name_end - 1] == ' ' || line[name_end - 1] == '\t')) --name_end;
+    std::string_view name = line.substr(0, name_end);
+    bool name_ok = !name.empty();
+    for (char c : name) name_ok = name_ok && IsTokenChar(c);
+    if (!name_ok) {
+      note(ParseError::kBadHeaderLine);
+      continue;
+    }
+    HeaderField& field = msg->header_fields[msg->header_count];
+    field.id = LookupHeaderId(name);
+    field.name = name;
+    field.value = TrimLws(line.substr(colon + 1));
+    field.line = line;
+    const size_t id = static_cast<size_t>(field.id);
+    if (msg->first_index[id] == Message::kNoHeader) {
+      msg->first_index[id] = static_cast<uint8_t>(msg->header_count);
+    }
+    if (msg->counts[id] < 0xff) ++msg->counts[id];
+    ++msg->header_count;
+  }
+
+  // Framing (§18.3): Content-Length bounds the body; on a datagram a missing
+  // Content-Length means "the rest of the datagram".
+  size_t body_length = bytes.size() - body_start;
+  if (const HeaderField* cl = msg->Find(HeaderId::kContentLength)) {
+    const std::optional<uint64_t> v = ParseDecimal(cl->value, 0x7fffffff);
+    if (!v || msg->Count(HeaderId::kContentLength) > 1) {
+      note(ParseError::kBadContentLength);
+    } else if (*v > limits.max_message_size) {
+      msg->content_length = static_cast<int64_t>(*v);
+      note(ParseError::kBodyTooLarge);
+    } else {
+      msg->content_length = static_cast<int64_t>(*v);
+      if (*v > body_length) {
+        note(ParseError::kBodyTruncated);
+      } else {
+        body_length = *v;
+        msg->data = bytes.substr(0, body_start + body_length);
+      }
+    }
+  } else if (framing == Framing::kStream) {
+    body_length = 0;
+    msg->data = bytes.substr(0, body_start);
+  }
+  msg->body = bytes.substr(body_start, body_length);
+
+  note(ParseKeyHeaders(msg));
+  return error;
+}
+
+bool IsAnswerable(const Message& msg, ParseError error) {
+  return msg.is_request && error != ParseError::kNone && Describe(error).status_code != 0;
+}
+
+}  // namespace sipshard::sip
