@@ -1,6 +1,7 @@
 #include "sipshard/sip/header_id.h"
 
 #include <array>
+#include <cstring>
 
 #include "sipshard/sip/text.h"
 
@@ -82,38 +83,92 @@ constexpr std::array<HeaderId, 26> MakeCompactTable() {
 constexpr std::array<HeaderId, 26> kCompact = MakeCompactTable();
 
 constexpr size_t kMaxNameLength = 19;
+constexpr size_t kBucketSlots = 2;
 
-struct LengthIndex {
-  // For each name length, the first and one-past-last entry in kSorted.
-  std::array<uint8_t, kMaxNameLength + 2> begin{};
-  std::array<NameEntry, std::size(kLongNames)> sorted{};
+// Long names bucketed by (length, lower-case first letter): a lookup compares
+// against at most two candidates. MakeBuckets fails to compile if a bucket
+// overflows, so adding a name cannot silently slow the lookup down.
+struct Buckets {
+  std::array<std::array<uint8_t, kBucketSlots>, (kMaxNameLength + 1) * 26> slots{};  // index+1
 };
 
-constexpr LengthIndex MakeLengthIndex() {
-  LengthIndex index;
-  size_t out = 0;
-  for (size_t len = 0; len <= kMaxNameLength; ++len) {
-    index.begin[len] = static_cast<uint8_t>(out);
-    for (const NameEntry& e : kLongNames) {
-      if (e.name.size() == len) index.sorted[out++] = e;
+constexpr size_t BucketOf(size_t length, char first) {
+  return length * 26 + static_cast<size_t>(AsciiLower(first) - 'a');
+}
+
+constexpr Buckets MakeBuckets() {
+  Buckets b;
+  for (size_t i = 0; i < std::size(kLongNames); ++i) {
+    const std::string_view name = kLongNames[i].name;
+    auto& bucket = b.slots[BucketOf(name.size(), name[0])];
+    size_t slot = 0;
+    while (bucket[slot] != 0) ++slot;  // past kBucketSlots: not a constant expression
+    bucket[slot] = static_cast<uint8_t>(i + 1);
+  }
+  return b;
+}
+constexpr Buckets kBuckets = MakeBuckets();
+
+// Each long name lower-cased, with a mask that has 0x20 where the name holds
+// a letter: (byte | mask) == lower matches exactly the case variants of the
+// letters and the other characters as they are. Padded so that 8-byte loads
+// never leave the entry.
+struct FoldedName {
+  std::array<char, 24> lower{};
+  std::array<char, 24> mask{};
+};
+
+constexpr std::array<FoldedName, std::size(kLongNames)> MakeFolded() {
+  std::array<FoldedName, std::size(kLongNames)> out{};
+  for (size_t i = 0; i < std::size(kLongNames); ++i) {
+    const std::string_view name = kLongNames[i].name;
+    for (size_t j = 0; j < name.size(); ++j) {
+      const char lower = AsciiLower(name[j]);
+      out[i].lower[j] = lower;
+      out[i].mask[j] = (lower >= 'a' && lower <= 'z') ? 0x20 : 0;
     }
   }
-  index.begin[kMaxNameLength + 1] = static_cast<uint8_t>(out);
-  return index;
+  return out;
 }
-constexpr LengthIndex kIndex = MakeLengthIndex();
+constexpr std::array<FoldedName, std::size(kLongNames)> kFolded = MakeFolded();
+
+template <typename T>
+T Load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// True if the `n`-byte words at offsets 0 and size-n (which may overlap)
+// match; covers every size in [n, 2n].
+template <typename T>
+bool MatchWords(std::string_view name, const FoldedName& f) {
+  const size_t t = name.size() - sizeof(T);
+  return ((Load<T>(name.data()) | Load<T>(f.mask.data())) == Load<T>(f.lower.data())) &&
+         ((Load<T>(name.data() + t) | Load<T>(f.mask.data() + t)) == Load<T>(f.lower.data() + t));
+}
+
+// Compares `name` (2..19 bytes) with a folded entry of the same length.
+bool MatchesFolded(std::string_view name, const FoldedName& f) {
+  const size_t n = name.size();
+  if (n < 4) return MatchWords<uint16_t>(name, f);
+  if (n < 8) return MatchWords<uint32_t>(name, f);
+  if (n <= 16) return MatchWords<uint64_t>(name, f);
+  return MatchWords<uint64_t>(name.substr(0, 16), f) &&
+         (Load<uint64_t>(name.data() + n - 8) | Load<uint64_t>(f.mask.data() + n - 8)) ==
+             Load<uint64_t>(f.lower.data() + n - 8);
+}
 
 }  // namespace
 
 HeaderId LookupHeaderId(std::string_view name) {
-  if (name.size() == 1) {
-    const char c = AsciiLower(name[0]);
-    if (c >= 'a' && c <= 'z') return kCompact[static_cast<size_t>(c - 'a')];
-    return HeaderId::kOther;
-  }
   if (name.empty() || name.size() > kMaxNameLength) return HeaderId::kOther;
-  for (size_t i = kIndex.begin[name.size()]; i < kIndex.begin[name.size() + 1]; ++i) {
-    if (EqualsIgnoreCase(kIndex.sorted[i].name, name)) return kIndex.sorted[i].id;
+  const char first = AsciiLower(name[0]);
+  if (first < 'a' || first > 'z') return HeaderId::kOther;
+  if (name.size() == 1) return kCompact[static_cast<size_t>(first - 'a')];
+  for (uint8_t slot : kBuckets.slots[BucketOf(name.size(), first)]) {
+    if (slot == 0) break;
+    if (MatchesFolded(name, kFolded[slot - 1])) return kLongNames[slot - 1].id;
   }
   return HeaderId::kOther;
 }

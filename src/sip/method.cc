@@ -9,19 +9,7 @@ constexpr std::array<std::string_view, 15> kNames = {
     "",          "INVITE", "ACK",  "BYE",   "CANCEL",  "OPTIONS", "REGISTER", "PRACK",
     "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE"};
 
-constexpr std::array<bool, 256> MakeTokenTable() {
-  std::array<bool, 256> table{};
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
-  for (char c : std::string_view("-.!%*_+`'~")) table[static_cast<unsigned char>(c)] = true;
-  return table;
-}
-constexpr std::array<bool, 256> kTokenTable = MakeTokenTable();
-
 }  // namespace
-
-bool IsTokenChar(char c) { return kTokenTable[static_cast<unsigned char>(c)]; }
 
 Method ParseMethod(std::string_view token) {
   // Dispatch on length first: one compare per candidate at most.

@@ -49,8 +49,12 @@ bool ParseNameAddr(std::string_view element, NameAddr* out) {
       const size_t semi = s.find(';');
       out->uri = TrimTrailingLws(s.substr(0, semi));
       if (out->uri.empty()) return false;
-      for (char c : out->uri) {
-        if (IsLws(c) || c == '<' || c == '>' || c == '"') return false;
+      // §20.10: a URI holding a comma, question mark or semicolon must be
+      // enclosed in angle brackets; ';' already ended it above.
+      using namespace internal;  // NOLINT: the character classes
+      if (FindClass(out->uri, kClassLws | kClassLAngle | kClassRAngle | kClassQuote | kClassComma |
+                                  kClassQuestion) != out->uri.size()) {
+        return false;
       }
       return ParseHeaderParams(semi == std::string_view::npos ? std::string_view() : s.substr(semi),
                                out);
@@ -60,8 +64,11 @@ bool ParseNameAddr(std::string_view element, NameAddr* out) {
   const size_t close = s.find('>', i);
   if (close == std::string_view::npos) return false;
   out->has_angle_brackets = true;
-  out->uri = TrimLws(s.substr(i + 1, close - i - 1));
+  // LAQUOT = SWS "<" and RAQUOT = ">" SWS: no white space inside (§25.1).
+  out->uri = s.substr(i + 1, close - i - 1);
   if (out->uri.empty()) return false;
+  using namespace internal;  // NOLINT: the character classes
+  if (FindClass(out->uri, kClassLws | kClassLAngle | kClassQuote) != out->uri.size()) return false;
   return ParseHeaderParams(TrimLeadingLws(s.substr(close + 1)), out);
 }
 

@@ -32,6 +32,7 @@ constexpr std::array<ParseErrorInfo, kParseErrorCount> kInfo = {{
     {400, "Bad Max-Forwards", "bad_max_forwards"},
     {400, "Bad Content-Length", "bad_content_length"},
     {400, "Duplicate Header", "duplicate_header"},
+    {400, "Malformed Request-Line", "bad_request_line"},
 }};
 
 }  // namespace

@@ -55,6 +55,13 @@ ParseError ParseStatusLine(std::string_view line, Message* msg) {
 
 ParseError ParseRequestLine(std::string_view line, const ParseLimits& limits, Message* msg) {
   msg->is_request = true;
+  // RFC 4475 §3.1.2.10: SP after the SIP-Version is malformed, but the line
+  // is still readable, so the request gets a 400 rather than a silent drop.
+  bool trailing_space = false;
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) {
+    line.remove_suffix(1);
+    trailing_space = true;
+  }
   const size_t sp1 = line.find(' ');
   const size_t sp2 = line.rfind(' ');
   if (sp1 == npos || sp1 == 0 || sp2 == sp1) return ParseError::kBadStartLine;
@@ -78,7 +85,11 @@ ParseError ParseRequestLine(std::string_view line, const ParseLimits& limits, Me
   std::optional<Uri> uri = ParseUri(msg->request_uri_text);
   if (!uri) return ParseError::kBadRequestUri;
   msg->request_uri = *uri;
-  return ParseError::kNone;
+  // §19.1.1: headers are not allowed in a SIP Request-URI (RFC 4475 §3.1.2.11).
+  if (!uri->headers.empty() || (uri->scheme != UriScheme::kOther && uri->raw.back() == '?')) {
+    return ParseError::kBadRequestUri;
+  }
+  return trailing_space ? ParseError::kBadRequestLine : ParseError::kNone;
 }
 
 // Parses the typed fields every proxy needs; returns the first error.
@@ -92,9 +103,14 @@ ParseError ParseKeyHeaders(Message* msg) {
 
   if (const HeaderField* via = msg->Find(HeaderId::kVia)) {
     msg->top_via_field = msg->first_index[static_cast<size_t>(HeaderId::kVia)];
-    ListSplitter elements(via->value);
-    std::string_view top;
-    if (!elements.Next(&top) || !ParseVia(top, &msg->top_via)) note(ParseError::kBadVia);
+    // Most Via lines hold one element: without a comma there is nothing to split.
+    std::string_view top = via->value;
+    bool found = !top.empty();
+    if (top.find(',') != std::string_view::npos) {
+      ListSplitter elements(via->value);
+      found = elements.Next(&top);
+    }
+    if (!found || !ParseVia(top, &msg->top_via)) note(ParseError::kBadVia);
   } else {
     note(ParseError::kMissingVia);
   }
@@ -114,8 +130,14 @@ ParseError ParseKeyHeaders(Message* msg) {
 
   if (const HeaderField* call_id = msg->Find(HeaderId::kCallId)) {
     msg->call_id = call_id->value;
+    // callid = word [ "@" word ]: no white space or control characters.
     bool ok = !msg->call_id.empty();
-    for (char c : msg->call_id) ok = ok && !IsLws(c);
+    for (char c : msg->call_id) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+        ok = false;
+        break;
+      }
+    }
     if (!ok) note(ParseError::kBadCallId);
   } else {
     note(ParseError::kMissingCallId);
@@ -132,7 +154,8 @@ ParseError ParseKeyHeaders(Message* msg) {
   }
 
   if (const HeaderField* mf = msg->Find(HeaderId::kMaxForwards)) {
-    const std::optional<uint64_t> v = ParseDecimal(mf->value, 0x7fffffff);
+    // 1*DIGIT, but RFC 4475 §3.1.2.4 treats a value above 255 as malformed.
+    const std::optional<uint64_t> v = ParseDecimal(mf->value, 255);
     if (v) {
       msg->max_forwards = static_cast<int32_t>(*v);
     } else {
@@ -198,8 +221,10 @@ ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Messa
   note(start_error);
   if (bytes.size() > limits.max_message_size) note(ParseError::kMessageTooLarge);
 
-  const size_t max_headers = limits.max_headers < kMaxHeaderFields ? limits.max_headers
-                                                                    : kMaxHeaderFields;
+  // first_index is a uint8_t with 0xff meaning "absent": at most 255 fields.
+  constexpr size_t kMaxIndexable = Message::kNoHeader;
+  const size_t max_headers = limits.max_headers < kMaxIndexable ? limits.max_headers
+                                                                 : kMaxIndexable;
   pos = first_lf == npos ? bytes.size() : first_lf + 1;
   size_t body_start = bytes.size();
   msg->headers_end = bytes.size();
@@ -225,21 +250,16 @@ ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Messa
       note(ParseError::kHeaderLineTooLong);
       continue;
     }
-    const size_t colon = line.find(':');
-    if (colon == npos) {
+    // header-name = token; HCOLON = *( SP / HTAB ) ":" SWS. One forward scan.
+    size_t name_end = 0;
+    while (name_end < line.size() && IsTokenChar(line[name_end])) ++name_end;
+    size_t colon = name_end;
+    while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
+    if (name_end == 0 || colon == line.size() || line[colon] != ':') {
       note(ParseError::kBadHeaderLine);
       continue;
     }
-    // HCOLON = *( SP / HTAB ) ":" SWS
-    size_t name_end = colon;
-    while (name_end > 0 && (line[name_end - 1] == ' ' || line[name_end - 1] == '\t')) --name_end;
     std::string_view name = line.substr(0, name_end);
-    bool name_ok = !name.empty();
-    for (char c : name) name_ok = name_ok && IsTokenChar(c);
-    if (!name_ok) {
-      note(ParseError::kBadHeaderLine);
-      continue;
-    }
     HeaderField& field = msg->header_fields[msg->header_count];
     field.id = LookupHeaderId(name);
     field.name = name;
@@ -283,7 +303,9 @@ ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Messa
 }
 
 bool IsAnswerable(const Message& msg, ParseError error) {
-  return msg.is_request && error != ParseError::kNone && Describe(error).status_code != 0;
+  // §17.1.1.3, §17.2.3: an ACK never gets a response.
+  return msg.is_request && msg.method != Method::kAck && error != ParseError::kNone &&
+         Describe(error).status_code != 0;
 }
 
 }  // namespace sipshard::sip

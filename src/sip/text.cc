@@ -2,28 +2,6 @@
 
 namespace sipshard::sip {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view TrimLeadingLws(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size() && IsLws(s[i])) ++i;
-  return s.substr(i);
-}
-
-std::string_view TrimTrailingLws(std::string_view s) {
-  size_t n = s.size();
-  while (n > 0 && IsLws(s[n - 1])) --n;
-  return s.substr(0, n);
-}
-
-std::string_view TrimLws(std::string_view s) { return TrimTrailingLws(TrimLeadingLws(s)); }
-
 std::optional<uint64_t> ParseDecimal(std::string_view digits, uint64_t max) {
   if (digits.empty() || digits.size() > 19) return std::nullopt;
   uint64_t v = 0;
@@ -95,38 +73,53 @@ bool ListSplitter::Next(std::string_view* element) {
 }
 
 bool ParamIterator::Next(std::string_view* name, std::string_view* value) {
-  rest_ = TrimLeadingLws(rest_);
-  while (!rest_.empty() && rest_.front() == ';') {
-    rest_ = TrimLeadingLws(rest_.substr(1));
-    size_t i = 0;
-    while (i < rest_.size() && rest_[i] != ';' && rest_[i] != '=' && !IsLws(rest_[i])) ++i;
-    std::string_view n = rest_.substr(0, i);
-    rest_ = TrimLeadingLws(rest_.substr(i));
+  using internal::HasClass;
+  using internal::kClassEqual;
+  using internal::kClassLws;
+  using internal::kClassSemi;
+  const char* p = rest_.data();
+  const size_t n = rest_.size();
+  size_t i = 0;
+  auto skip_lws = [&] {
+    while (i < n && IsLws(p[i])) ++i;
+  };
+  skip_lws();
+  while (i < n && p[i] == ';') {
+    ++i;
+    skip_lws();
+    const size_t name_start = i;
+    while (i < n && !HasClass(p[i], kClassSemi | kClassEqual | kClassLws)) ++i;
+    const std::string_view n_view(p + name_start, i - name_start);
+    skip_lws();
     std::string_view v;
-    if (!rest_.empty() && rest_.front() == '=') {
-      rest_ = TrimLeadingLws(rest_.substr(1));
-      size_t j = 0;
-      if (!rest_.empty() && rest_.front() == '"') {
-        j = SkipQuotedString(rest_, 0);
-        if (j == std::string_view::npos) {
+    if (i < n && p[i] == '=') {
+      ++i;
+      skip_lws();
+      const size_t value_start = i;
+      if (i < n && p[i] == '"') {
+        const size_t end = SkipQuotedString(rest_, i);
+        if (end == std::string_view::npos) {
           ok_ = false;
           rest_ = {};
           return false;
         }
+        i = end;
       } else {
-        while (j < rest_.size() && rest_[j] != ';' && !IsLws(rest_[j])) ++j;
+        while (i < n && !HasClass(p[i], kClassSemi | kClassLws)) ++i;
       }
-      v = rest_.substr(0, j);
-      rest_ = TrimLeadingLws(rest_.substr(j));
+      v = std::string_view(p + value_start, i - value_start);
+      skip_lws();
     }
-    if (n.empty()) {
+    if (n_view.empty()) {
       ok_ = false;
       continue;
     }
-    *name = n;
+    rest_ = rest_.substr(i);
+    *name = n_view;
     *value = v;
     return true;
   }
+  rest_ = rest_.substr(i);
   if (!rest_.empty()) ok_ = false;  // trailing junk that is not a parameter
   return false;
 }

@@ -13,41 +13,99 @@ bool IsAlnum(char c) {
   return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-bool IsValidIpv6Reference(std::string_view host) {
-  // "[" IPv6address "]": hex groups, colons, an optional embedded IPv4 tail.
-  if (host.size() < 4 || host.front() != '[' || host.back() != ']') return false;
-  std::string_view inner = host.substr(1, host.size() - 2);
-  int colons = 0;
+// IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each ≤ 255.
+bool IsIpv4Address(std::string_view s) {
+  int parts = 0;
+  size_t i = 0;
+  while (true) {
+    size_t j = i;
+    int value = 0;
+    while (j < s.size() && j - i < 4 && IsDigit(s[j])) value = value * 10 + (s[j++] - '0');
+    if (j == i || j - i > 3 || value > 255) return false;
+    ++parts;
+    if (j == s.size()) return parts == 4;
+    if (s[j] != '.' || parts == 4) return false;
+    i = j + 1;
+  }
+}
+
+// IPv6address (RFC 3261 §25.1, RFC 4291 §2.2): up to eight 1-4 digit hex
+// groups, at most one "::", and optionally an IPv4 address as the last 32
+// bits. RFC 5118 §4.10: "2001:db8:::192.0.2.1" (three colons) is invalid.
+bool IsIpv6Address(std::string_view s) {
+  const size_t n = s.size();
+  if (n < 2) return false;
+  int groups = 0;
   bool double_colon = false;
-  for (size_t i = 0; i < inner.size(); ++i) {
-    const char c = inner[i];
-    if (c == ':') {
-      ++colons;
-      if (i + 1 < inner.size() && inner[i + 1] == ':') {
-        if (double_colon) return false;  // "::" at most once
-        double_colon = true;
-      }
-    } else if (!IsHex(c) && c != '.') {
+  size_t i = 0;
+  if (s[0] == ':') {
+    if (s[1] != ':') return false;
+    double_colon = true;
+    i = 2;
+    if (i == n) return true;  // "::"
+  }
+  while (true) {
+    size_t j = i;
+    bool dotted = false;
+    while (j < n && s[j] != ':') {
+      if (s[j] == '.') dotted = true;
+      ++j;
+    }
+    const std::string_view piece = s.substr(i, j - i);
+    if (dotted) {
+      if (j != n || !IsIpv4Address(piece)) return false;
+      groups += 2;
+      break;
+    }
+    if (piece.empty() || piece.size() > 4) return false;
+    for (char c : piece) {
+      if (!IsHex(c)) return false;
+    }
+    ++groups;
+    if (j == n) break;
+    if (j + 1 < n && s[j + 1] == ':') {
+      if (double_colon) return false;
+      double_colon = true;
+      i = j + 2;
+      if (i == n) break;
+    } else {
+      i = j + 1;
+      if (i == n) return false;  // a trailing single ':'
+    }
+    if (groups > 8) return false;
+  }
+  return double_colon ? groups <= 7 : groups == 8;
+}
+
+bool IsValidIpv6Reference(std::string_view host) {
+  if (host.size() < 4 || host.front() != '[' || host.back() != ']') return false;
+  return IsIpv6Address(host.substr(1, host.size() - 2));
+}
+
+// hostname = *( domainlabel "." ) toplabel [ "." ], where a toplabel starts
+// with a letter; a name whose last label starts with a digit can only be an
+// IPv4address (§25.1).
+bool IsValidHostname(std::string_view host) {
+  const size_t n = host.size();
+  if (n == 0) return false;
+  size_t label_start = 0;
+  size_t last_label = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = host[i];
+    if (c == '.') {
+      if (i == label_start || host[i - 1] == '-') return false;  // empty label, or ends in '-'
+      last_label = label_start;
+      label_start = i + 1;
+    } else if (!internal::HasClass(c, internal::kClassHostChar) ||
+               (c == '-' && i == label_start)) {
       return false;
     }
   }
-  return colons >= 2 && colons <= 7;
-}
-
-bool IsValidHostname(std::string_view host) {
-  // hostname = *( domainlabel "." ) toplabel [ "." ]; IPv4 fits this shape too.
-  if (host.empty()) return false;
-  size_t label_start = 0;
-  for (size_t i = 0; i <= host.size(); ++i) {
-    if (i == host.size() || host[i] == '.') {
-      const size_t len = i - label_start;
-      if (len == 0) return i == host.size() && i > 0;  // trailing dot allowed
-      if (host[label_start] == '-' || host[i - 1] == '-') return false;
-      label_start = i + 1;
-      continue;
-    }
-    if (!IsAlnum(host[i]) && host[i] != '-') return false;
+  if (label_start < n) {  // no trailing dot: the last label is the toplabel
+    if (host[n - 1] == '-') return false;
+    last_label = label_start;
   }
+  if (IsDigit(host[last_label])) return IsIpv4Address(host);
   return true;
 }
 
@@ -111,9 +169,16 @@ std::optional<Uri> ParseUri(std::string_view text) {
   }
   std::string_view rest = text.substr(colon + 1);
   if (rest.empty()) return std::nullopt;
-  for (char c : rest) {
-    // No unescaped white space or control characters anywhere in a URI.
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return std::nullopt;
+  // One pass: no unescaped white space or control characters anywhere in a
+  // URI, and (for SIP) every '%' starts a %HH escape. A host never holds a
+  // '%', so checking the whole text is the same as checking userinfo,
+  // parameters and headers separately.
+  const bool check_escapes = uri.scheme != UriScheme::kTel;
+  const uint16_t stop = internal::kClassCtl | (check_escapes ? internal::kClassPercent : 0);
+  for (size_t i = internal::FindClass(rest, stop); i < rest.size();
+       i += 1 + internal::FindClass(rest.substr(i + 1), stop)) {
+    if (rest[i] != '%') return std::nullopt;  // white space or a control character
+    if (i + 2 >= rest.size() || !IsHex(rest[i + 1]) || !IsHex(rest[i + 2])) return std::nullopt;
   }
 
   if (uri.scheme == UriScheme::kTel) {
@@ -132,7 +197,7 @@ std::optional<Uri> ParseUri(std::string_view text) {
     const size_t pw = userinfo.find(':');
     uri.user = userinfo.substr(0, pw);
     if (pw != std::string_view::npos) uri.password = userinfo.substr(pw + 1);
-    if (uri.user.empty() || !HasValidEscapes(userinfo)) return std::nullopt;
+    if (uri.user.empty()) return std::nullopt;
     rest = rest.substr(at + 1);
   }
 
@@ -165,7 +230,6 @@ std::optional<Uri> ParseUri(std::string_view text) {
   uri.params = rest.substr(0, question);
   if (question != std::string_view::npos) uri.headers = rest.substr(question + 1);
   if (!uri.params.empty() && uri.params.front() != ';') return std::nullopt;
-  if (!HasValidEscapes(uri.params) || !HasValidEscapes(uri.headers)) return std::nullopt;
   ParamIterator params(uri.params);
   std::string_view name, value;
   while (params.Next(&name, &value)) {

@@ -71,9 +71,18 @@ bool ParseVia(std::string_view element, Via* via) {
     via->port = static_cast<uint16_t>(*port);
     s = TrimLeadingLws(s.substr(p));
   }
-  // A trailing comment is tolerated (seen in the wild, harmless).
-  const size_t comment = s.find('(');
-  if (comment != std::string_view::npos) {
+  // A trailing comment is tolerated (seen in the wild, harmless). A '(' in a
+  // quoted parameter value is not one.
+  size_t comment = s.find('(') == std::string_view::npos ? s.size() : 0;
+  while (comment < s.size() && s[comment] != '(') {
+    if (s[comment] == '"') {
+      comment = SkipQuotedString(s, comment);
+      if (comment == std::string_view::npos) return false;
+    } else {
+      ++comment;
+    }
+  }
+  if (comment < s.size()) {
     const size_t end = SkipComment(s, comment);
     if (end == std::string_view::npos || !TrimLws(s.substr(end)).empty()) return false;
     s = TrimTrailingLws(s.substr(0, comment));

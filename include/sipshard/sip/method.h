@@ -6,6 +6,7 @@
 // keep their text; a proxy must forward methods it does not know (§16.6).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -35,7 +36,19 @@ Method ParseMethod(std::string_view token);
 // Returns the canonical token, or "" for kOther.
 std::string_view MethodName(Method method);
 
+namespace internal {
+constexpr std::array<bool, 256> MakeTokenTable() {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (char c : std::string_view("-.!%*_+`'~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}
+inline constexpr std::array<bool, 256> kTokenTable = MakeTokenTable();
+}  // namespace internal
+
 // Returns true for the characters RFC 3261 §25.1 allows in a `token`.
-bool IsTokenChar(char c);
+inline bool IsTokenChar(char c) { return internal::kTokenTable[static_cast<unsigned char>(c)]; }
 
 }  // namespace sipshard::sip

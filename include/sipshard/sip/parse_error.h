@@ -39,6 +39,7 @@ enum class ParseError : uint8_t {
   kBadMaxForwards,
   kBadContentLength,
   kDuplicateHeader,       // a single-valued header (Call-ID, CSeq, ...) twice
+  kBadRequestLine,        // a readable Request-Line with stray white space (400)
   kCount,
 };
 

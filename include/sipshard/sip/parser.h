@@ -32,7 +32,8 @@ ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Messa
                         Framing framing = Framing::kDatagram);
 
 // True when a request with this error can still be answered (it has a
-// request line); the status code and reason come from Describe(error).
+// request line and is not an ACK, which never gets a response); the status
+// code and reason come from Describe(error).
 bool IsAnswerable(const Message& msg, ParseError error);
 
 }  // namespace sipshard::sip

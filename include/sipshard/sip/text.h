@@ -6,6 +6,7 @@
 // above them never need to unfold a copy.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -16,16 +17,85 @@ constexpr char AsciiLower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
 }
 
-constexpr bool IsLws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+namespace internal {
+// Character classes for the hot scanning loops: one table load per byte.
+inline constexpr uint16_t kClassLws = 1 << 0;       // SP HT CR LF
+inline constexpr uint16_t kClassSemi = 1 << 1;      // ';'
+inline constexpr uint16_t kClassEqual = 1 << 2;     // '='
+inline constexpr uint16_t kClassQuote = 1 << 3;     // '"'
+inline constexpr uint16_t kClassLAngle = 1 << 4;    // '<'
+inline constexpr uint16_t kClassRAngle = 1 << 5;    // '>'
+inline constexpr uint16_t kClassComma = 1 << 6;     // ','
+inline constexpr uint16_t kClassQuestion = 1 << 7;  // '?'
+inline constexpr uint16_t kClassCtl = 1 << 8;       // 0x00-0x20 and 0x7f (incl. SP)
+inline constexpr uint16_t kClassPercent = 1 << 9;   // '%'
+inline constexpr uint16_t kClassHostChar = 1 << 10;  // ALPHA DIGIT '-' (hostname labels)
+constexpr std::array<uint16_t, 256> MakeCharClasses() {
+  std::array<uint16_t, 256> t{};
+  for (int c = 0; c <= 0x20; ++c) t[c] |= kClassCtl;
+  t[0x7f] |= kClassCtl;
+  t[' '] |= kClassLws;
+  t['\t'] |= kClassLws;
+  t['\r'] |= kClassLws;
+  t['\n'] |= kClassLws;
+  t[';'] |= kClassSemi;
+  t['='] |= kClassEqual;
+  t['"'] |= kClassQuote;
+  t['<'] |= kClassLAngle;
+  t['>'] |= kClassRAngle;
+  t[','] |= kClassComma;
+  t['?'] |= kClassQuestion;
+  t['%'] |= kClassPercent;
+  for (int c = '0'; c <= '9'; ++c) t[c] |= kClassHostChar;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] |= kClassHostChar;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kClassHostChar;
+  t['-'] |= kClassHostChar;
+  return t;
+}
+inline constexpr std::array<uint16_t, 256> kCharClasses = MakeCharClasses();
+constexpr bool HasClass(char c, uint16_t classes) {
+  return (kCharClasses[static_cast<unsigned char>(c)] & classes) != 0;
+}
+// Returns the index of the first character of `s` not in `classes`, or s.size().
+inline size_t SpanClass(std::string_view s, uint16_t classes) {
+  size_t i = 0;
+  while (i < s.size() && HasClass(s[i], classes)) ++i;
+  return i;
+}
+// Returns the index of the first character of `s` in `classes`, or s.size().
+inline size_t FindClass(std::string_view s, uint16_t classes) {
+  size_t i = 0;
+  while (i < s.size() && !HasClass(s[i], classes)) ++i;
+  return i;
+}
+}  // namespace internal
+
+constexpr bool IsLws(char c) { return internal::HasClass(c, internal::kClassLws); }
 
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// Compares ASCII case-insensitively (header names, parameter names, schemes).
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i] && AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
 
-// Returns `s` without leading and trailing linear white space.
-std::string_view TrimLws(std::string_view s);
-std::string_view TrimLeadingLws(std::string_view s);
-std::string_view TrimTrailingLws(std::string_view s);
+// Returns `s` without leading and trailing linear white space. These run on
+// every header value, so they live here to be inlined.
+inline std::string_view TrimLeadingLws(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && IsLws(s[i])) ++i;
+  return s.substr(i);
+}
+inline std::string_view TrimTrailingLws(std::string_view s) {
+  size_t n = s.size();
+  while (n > 0 && IsLws(s[n - 1])) --n;
+  return s.substr(0, n);
+}
+inline std::string_view TrimLws(std::string_view s) { return TrimTrailingLws(TrimLeadingLws(s)); }
 
 // Parses a decimal integer made only of digits (no sign, no spaces) that is
 // at most `max`. Returns nullopt on empty input, non-digits or overflow.
