@@ -8,12 +8,11 @@
 #include <random>
 
 #include "benchmark/benchmark.h"
-#include "sipshard/shard/timer_wheel.h"
+#include "sipshard/base/timer_wheel.h"
 
-namespace sipshard::shard {
+namespace sipshard::base {
 namespace {
 
-using base::Millis;
 
 constexpr Millis kStart = 1'000'000'000;
 
@@ -165,4 +164,4 @@ void BM_TimerAdvanceLive(benchmark::State& state) {
 BENCHMARK(BM_TimerAdvanceLive)->Arg(10'000);
 
 }  // namespace
-}  // namespace sipshard::shard
+}  // namespace sipshard::base

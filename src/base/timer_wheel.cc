@@ -1,6 +1,6 @@
-#include "sipshard/shard/timer_wheel.h"
+#include "sipshard/base/timer_wheel.h"
 
-namespace sipshard::shard {
+namespace sipshard::base {
 
 TimerWheel::~TimerWheel() {
   assert(!advancing_);
@@ -97,4 +97,4 @@ void TimerWheel::Advance(base::Millis to) {
   advancing_ = false;
 }
 
-}  // namespace sipshard::shard
+}  // namespace sipshard::base

@@ -1,4 +1,4 @@
-#include "sipshard/shard/timer_wheel.h"
+#include "sipshard/base/timer_wheel.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -14,10 +14,9 @@
 
 #include "gtest/gtest.h"
 
-namespace sipshard::shard {
+namespace sipshard::base {
 namespace {
 
-using base::Millis;
 
 struct Fired {
   int id;
@@ -682,4 +681,4 @@ TEST(TimerWheelModelTest, MatchesMultimapReferenceOnRandomOps) {
 }
 
 }  // namespace
-}  // namespace sipshard::shard
+}  // namespace sipshard::base

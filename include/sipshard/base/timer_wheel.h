@@ -1,6 +1,7 @@
 // Hierarchical timing wheel: the clock of one shard's SIP transactions.
 //
-// Each shard owns one TimerWheel next to its transaction table. The RFC 3261
+// Each shard owns one TimerWheel (the wheel lives in base/ so that txn/ can arm
+// timers without depending on shard/) next to its transaction table. The RFC 3261
 // transaction timers (A–M, retransmissions from T1 = 500 ms doubling to
 // T2 = 4 s, 32 s timeouts) and the proxy's Timer C (> 3 min, §16.6 step 11)
 // are TimerNodes embedded in the objects that own them (DESIGN-NOTES §4, §8).
@@ -65,7 +66,7 @@
 
 #include "sipshard/base/clock.h"
 
-namespace sipshard::shard {
+namespace sipshard::base {
 
 class TimerWheel;
 
@@ -296,4 +297,4 @@ inline void TimerNode::Cancel() {
   if (wheel_ != nullptr) wheel_->Cancel(*this);
 }
 
-}  // namespace sipshard::shard
+}  // namespace sipshard::base
