@@ -52,7 +52,7 @@ void Append(std::string* out, const Args&... args) {
 // a device file from being read forever.
 constexpr size_t kMaxConfigFileBytes = 16 * 1024 * 1024;
 
-// Per-key limits. The reference doc (docs/config-reference.md) quotes them.
+// Per-key limits. The reference doc (README.md (Configuration reference)) quotes them.
 constexpr int64_t kMaxReceiveThreads = 64;
 constexpr int64_t kMaxShards = 256;
 constexpr int64_t kMaxCpuId = 1023;  // CPU_SETSIZE - 1
@@ -790,6 +790,14 @@ void ReadTimers(Diagnostics& diag, const toml::table& table, TimersConfig& timer
   r.Integer("fr_inv_timeout_ms", 1'000, 3'600'000, timers.fr_inv_timeout_ms);
 }
 
+void ReadTransactions(Diagnostics& diag, const toml::table& table, TransactionsConfig& txn) {
+  TableReader r(diag, table, "transactions",
+                {"max_per_shard", "max_inv_lifetime_ms", "max_noninv_lifetime_ms"});
+  r.Integer("max_per_shard", 1, 16'777'216, txn.max_per_shard);
+  r.Integer("max_inv_lifetime_ms", 1'000, 7'200'000, txn.max_inv_lifetime_ms);
+  r.Integer("max_noninv_lifetime_ms", 1'000, 600'000, txn.max_noninv_lifetime_ms);
+}
+
 void ReadAttributes(TableReader& r, DestinationConfig& destination) {
   const toml::table* attrs = r.Table("attrs", "a table of strings like { zone = \"a\" }");
   if (attrs == nullptr) return;
@@ -997,10 +1005,14 @@ void ReadArrayOfTables(Diagnostics& diag, TableReader& root, std::string_view ke
 
 Config ReadDocument(Diagnostics& diag, const toml::table& root) {
   Config config = DefaultConfig();
-  TableReader r(diag, root, "", {"server", "limits", "timers", "sets", "routes"});
+  TableReader r(diag, root, "",
+                {"server", "limits", "timers", "transactions", "sets", "routes"});
   if (const toml::table* t = r.Table("server")) ReadServer(diag, *t, config.server);
   if (const toml::table* t = r.Table("limits")) ReadLimits(diag, *t, config.limits);
   if (const toml::table* t = r.Table("timers")) ReadTimers(diag, *t, config.timers);
+  if (const toml::table* t = r.Table("transactions")) {
+    ReadTransactions(diag, *t, config.transactions);
+  }
   ReadArrayOfTables(diag, r, "sets", config.sets, ReadSet);
   ReadArrayOfTables(diag, r, "routes", config.routes, ReadRoute);
   return config;

@@ -9,7 +9,7 @@
 // bitmap) so that reading it costs no parsing and no allocation.
 //
 // The default member initializers below ARE the documented defaults
-// (docs/config-reference.md); the loader starts from them and overwrites only
+// (README.md (Configuration reference)); the loader starts from them and overwrites only
 // the keys present in the file.
 #pragma once
 
@@ -276,6 +276,18 @@ struct TimersConfig {
   bool operator==(const TimersConfig&) const = default;
 };
 
+// The transaction layer of each shard (txn/transaction_table.h).
+struct TransactionsConfig {
+  // Transactions per shard; when full, a new request is answered
+  // 503 with Retry-After (in-dialog requests and responses keep flowing).
+  int max_per_shard = 65536;
+  // Total lifetime caps (DESIGN-NOTES §5 pitfall 10): a transaction that
+  // has no final response by then is answered (408, or the best so far).
+  base::Millis max_inv_lifetime_ms = 300000;
+  base::Millis max_noninv_lifetime_ms = 32000;
+  bool operator==(const TransactionsConfig&) const = default;
+};
+
 struct DestinationConfig {
   std::string uri;   // as written, e.g. "sip:10.0.0.5:5080;transport=udp"
   std::string user;  // user part, empty when absent
@@ -349,6 +361,7 @@ struct Config {
   ServerConfig server;
   LimitsConfig limits;
   TimersConfig timers;
+  TransactionsConfig transactions;
   std::vector<DestinationSetConfig> sets;
   std::vector<RouteConfig> routes;
   // Where this snapshot came from (file path or "<string>"), for logs.

@@ -4,7 +4,7 @@
 // on a shard: it allocates freely and catches toml++'s parse exception. The
 // result is handed to the runtime, which shares it read-only
 // (std::shared_ptr<const Config>). The schema and every default are
-// documented in docs/config-reference.md; deploy/sipshard.toml is the bundled
+// documented in README.md (Configuration reference); deploy/sipshard.toml is the bundled
 // configuration used when no --config is given.
 //
 // Error reporting is the point of this unit: every message names the file,

@@ -805,5 +805,20 @@ TEST(RouteConfigTest, ForwardRouteToAllInactiveSetIsAllowed) {
   EXPECT_FALSE(config.routes[0].record_route);
 }
 
+TEST(LoaderTest, TransactionsSection) {
+  const Config defaults = LoadOk(kDropRoute);
+  EXPECT_EQ(defaults.transactions.max_per_shard, 65536);
+  EXPECT_EQ(defaults.transactions.max_inv_lifetime_ms, 300000);
+  EXPECT_EQ(defaults.transactions.max_noninv_lifetime_ms, 32000);
+  const Config set = LoadOk(
+      "[transactions]\nmax_per_shard = 10\nmax_inv_lifetime_ms = 60000\n"
+      "max_noninv_lifetime_ms = 5000\n" + std::string(kDropRoute));
+  EXPECT_EQ(set.transactions.max_per_shard, 10);
+  EXPECT_EQ(set.transactions.max_inv_lifetime_ms, 60000);
+  EXPECT_EQ(set.transactions.max_noninv_lifetime_ms, 5000);
+  EXPECT_FALSE(ErrorOf("[transactions]\nmax_per_shard = 0\n" + std::string(kDropRoute)).empty());
+  EXPECT_FALSE(ErrorOf("[transactions]\nbogus = 1\n" + std::string(kDropRoute)).empty());
+}
+
 }  // namespace
 }  // namespace sipshard::config

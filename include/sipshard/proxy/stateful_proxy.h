@@ -1,0 +1,164 @@
+// Transaction-stateful proxying (RFC 3261 §16 on top of §17): Kamailio's
+// t_relay with t_on_reply, t_on_failure and branches, for one shard.
+//
+// ProxyCore decides per route whether a request is handled statelessly
+// or here (route.stateful); responses whose top Via carries a transaction
+// branch come here too. The StatefulProxy is the TU of the shard's
+// TransactionTable: it creates server transactions, forks client branches
+// (serial or parallel, §16.6), picks and relays the best response (§16.7),
+// CANCELs (§9, §16.10) and runs the hooks:
+//  - request hook: sees the request and the transaction attributes before
+//    the first branch is sent;
+//  - reply hook (t_on_reply): sees every response before it is relayed and
+//    may add or remove headers;
+//  - failure hook (t_on_failure): runs when every branch has ended and the
+//    best response is a failure by policy (the set's failover codes; local
+//    408 and transport errors count as 408 and 503), before anything goes
+//    upstream; it may start a new branch or choose the reply. The default
+//    (no hook, or kDefault) is serial failover to the next candidate.
+//
+// Thread affinity: shard-local; owned by the shard's ProxyCore.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "sipshard/base/timer_wheel.h"
+#include "sipshard/config/config.h"
+#include "sipshard/dispatch/destination_set.h"
+#include "sipshard/metrics/shard_counters.h"
+#include "sipshard/proxy/response_context.h"
+#include "sipshard/sip/message.h"
+#include "sipshard/sip/message_writer.h"
+#include "sipshard/sip/parser.h"
+#include "sipshard/txn/sender.h"
+#include "sipshard/txn/transaction_table.h"
+
+namespace sipshard::proxy {
+
+struct ListenIdentity;
+
+// What the request hook sees.
+struct RequestHookContext {
+  const sip::Message& request;
+  txn::Attributes& attributes;
+};
+
+// What the reply hook sees: the response and a writer to edit it.
+struct ReplyHookContext {
+  const sip::Message& response;
+  sip::MessageWriter& writer;  // add/remove headers here
+  txn::Attributes& attributes;
+  size_t branch;
+};
+
+enum class FailureAction : uint8_t {
+  kDefault,      // built-in policy: next candidate if allowed, else reply
+  kNewBranch,    // the hook started a branch (StartNextCandidate succeeded)
+  kReply,        // send reply_code / reply_reason upstream
+  kRelayBest,    // relay the best response as is (no failover)
+};
+
+class StatefulProxy;
+
+struct FailureHookContext {
+  StatefulProxy& proxy;
+  txn::Transaction& txn;
+  txn::Attributes& attributes;
+  int best_code;         // the best final so far
+  bool best_local;       // locally generated (timeout, transport error)
+  bool failover_allowed; // guards of pitfall 14 hold and a candidate is left
+  int reply_code = 0;    // for kReply
+  std::string_view reply_reason;
+};
+
+class StatefulHooks {
+ public:
+  virtual ~StatefulHooks() = default;
+  virtual void OnRequest(RequestHookContext& /*ctx*/) {}
+  virtual void OnReply(ReplyHookContext& /*ctx*/) {}
+  virtual FailureAction OnFailure(FailureHookContext& /*ctx*/) { return FailureAction::kDefault; }
+};
+
+struct StatefulOptions {
+  uint16_t shard = 0;
+  const config::Config* config = nullptr;
+  const std::vector<ListenIdentity>* listens = nullptr;
+  const std::vector<std::string>* record_route_uris = nullptr;  // per listen
+  const std::vector<dispatch::DestinationSet>* sets = nullptr;
+  sip::ParseLimits limits;
+  txn::Sender* sender = nullptr;
+  base::TimerWheel* wheel = nullptr;
+  metrics::ShardCounters* counters = nullptr;
+  StatefulHooks* hooks = nullptr;  // may be null
+};
+
+class StatefulProxy final : public txn::TransactionUser {
+ public:
+  explicit StatefulProxy(const StatefulOptions& options);
+  ~StatefulProxy() override;
+
+  // Absorbs a retransmitted request or a hop-by-hop ACK (§17.2.3 match).
+  // Returns true when the request was consumed.
+  bool AbsorbRequest(const sip::Message& request);
+  // Handles a CANCEL (§16.10). Returns false when it matches no INVITE
+  // server transaction (the caller forwards or drops it).
+  bool HandleCancel(const sip::Message& cancel, const txn::OutboundPath& reply_path,
+                    std::string_view source_ip);
+  // Remembers a CANCEL that matched nothing (pitfall 4).
+  void RememberCancel(const sip::Message& cancel) { table_.RememberCancel(cancel); }
+  // Starts a transaction for a request that `route` forwards statefully.
+  // `reply_path` is where responses go (the request's source).
+  void HandleRequest(const sip::Message& request, const config::RouteConfig& route,
+                     const txn::OutboundPath& reply_path, std::string_view source_ip,
+                     bool pop_route, bool record_route);
+  // Handles a response with a transaction branch. Returns false when it
+  // matches no live branch (the caller forwards it statelessly by Via).
+  bool HandleResponse(const sip::Message& response);
+
+  // Starts a branch to the next untried candidate of the transaction's
+  // set. For failure hooks. Returns false if none is left or sending failed.
+  bool StartNextCandidate(txn::Transaction& txn);
+  // Sends a locally generated final upstream (e.g. from a failure hook).
+  void ReplyLocally(txn::Transaction& txn, int code, std::string_view reason,
+                    std::span<const std::string_view> extra_headers = {});
+
+  txn::TransactionTable& table() { return table_; }
+  ResponseContext& context(const txn::Transaction& txn) { return contexts_[txn.slot()]; }
+
+  // txn::TransactionUser
+  void OnBranchTimeout(txn::Transaction& txn, size_t branch) override;
+  void OnLifetimeExpired(txn::Transaction& txn) override;
+  void OnTerminated(txn::Transaction& txn) override;
+
+ private:
+  // Forwards `request` (the received one, or its stored copy) as a new
+  // branch to `destination` of the context's set.
+  bool StartBranch(txn::Transaction& txn, const sip::Message& request, uint8_t destination);
+  const sip::Message* StoredRequest(const txn::Transaction& txn);
+  void RelayResponse(txn::Transaction& txn, const sip::Message& response, size_t branch,
+                     bool store_as_final);
+  void CancelBranches(txn::Transaction& txn, int except);
+  // Called whenever a branch ends: failure hook, failover or final reply.
+  void OnBranchEnded(txn::Transaction& txn);
+  void SendBest(txn::Transaction& txn);
+  void SendStatelessReply(const sip::Message& request, const txn::OutboundPath& path,
+                          std::string_view source_ip, int code, std::string_view reason,
+                          std::span<const std::string_view> extra_headers = {});
+  std::string_view ToTag(const sip::Message& request);
+  int ListenIndexFor(const transport::SocketAddress& destination, int preferred) const;
+
+  StatefulOptions options_;
+  txn::TransactionTable table_;
+  std::vector<ResponseContext> contexts_;
+  sip::Message stored_;  // re-parsed stored request (failover, local replies)
+  sip::Message best_;    // re-parsed best response
+  txn::PooledBuffer relay_;  // scratch for the response being relayed
+  char to_tag_[24];
+  char source_ip_[64];
+};
+
+}  // namespace sipshard::proxy

@@ -1,0 +1,446 @@
+#include "sipshard/proxy/proxy_core.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "sipshard/base/hash.h"
+#include "sipshard/sip/call_id_scan.h"
+#include "sipshard/sip/message_builder.h"
+#include "sipshard/sip/message_writer.h"
+#include "sipshard/sip/text.h"
+#include "sipshard/txn/branch_id.h"
+
+namespace sipshard::proxy {
+namespace {
+
+using sip::HeaderId;
+using sip::Method;
+
+// Room for a locally generated response beyond the copied headers.
+constexpr size_t kReplySlack = 512;
+
+// Formats the numeric host of `address` without allocating.
+std::string_view FormatIp(const transport::SocketAddress& address, char (&buffer)[INET6_ADDRSTRLEN]) {
+  const void* raw = address.is_ipv4() ? static_cast<const void*>(&address.ipv4().sin_addr)
+                                      : static_cast<const void*>(&address.ipv6().sin6_addr);
+  if (inet_ntop(address.family(), raw, buffer, sizeof buffer) == nullptr) return {};
+  return buffer;
+}
+
+std::string_view StripBrackets(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    return host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
+// Returns the second Via element of the message (the hop before ours).
+bool FindSecondVia(const sip::Message& msg, std::string_view* element) {
+  int seen = 0;
+  for (size_t i = 0; i < msg.header_count; ++i) {
+    if (msg.header_fields[i].id != HeaderId::kVia) continue;
+    sip::ListSplitter elements(msg.header_fields[i].value);
+    std::string_view e;
+    while (elements.Next(&e)) {
+      if (++seen == 2) {
+        *element = e;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Returns the Route elements in order: the first and the one after it.
+struct RouteElements {
+  std::string_view first;
+  std::string_view second;
+};
+RouteElements FindRoutes(const sip::Message& msg) {
+  RouteElements out;
+  int seen = 0;
+  for (size_t i = 0; i < msg.header_count && seen < 2; ++i) {
+    if (msg.header_fields[i].id != HeaderId::kRoute) continue;
+    sip::ListSplitter elements(msg.header_fields[i].value);
+    std::string_view e;
+    while (seen < 2 && elements.Next(&e)) (seen++ == 0 ? out.first : out.second) = e;
+  }
+  return out;
+}
+
+bool IsDialogCreating(Method method) {
+  return method == Method::kInvite || method == Method::kSubscribe || method == Method::kRefer;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ProxyCore>> ProxyCore::Create(const ProxyEnvironment& env) {
+  std::unique_ptr<ProxyCore> core(new ProxyCore(env));
+  bool stateful = false;
+  for (const config::RouteConfig& route : env.config->routes) {
+    stateful |= route.action == config::RouteAction::kForward && route.stateful;
+  }
+  for (const config::DestinationSetConfig& set : env.config->sets) {
+    absl::StatusOr<dispatch::DestinationSet> runtime = dispatch::DestinationSet::Create(set);
+    if (!runtime.ok()) return runtime.status();
+    core->sets_.push_back(std::move(*runtime));
+  }
+  if (stateful) {
+    if (env.timers == nullptr) {
+      return absl::InvalidArgumentError("stateful routes need the shard's timer wheel");
+    }
+    StatefulOptions options;
+    options.shard = env.shard_index;
+    options.config = env.config.get();
+    options.listens = &core->env_.listens;
+    options.record_route_uris = &core->record_route_uris_;
+    options.sets = &core->sets_;
+    options.limits = core->limits_;
+    options.sender = env.sender;
+    options.wheel = env.timers;
+    options.counters = env.counters;
+    options.hooks = env.hooks;
+    core->stateful_ = std::make_unique<StatefulProxy>(options);
+  }
+  return core;
+}
+
+ProxyCore::~ProxyCore() = default;
+
+ProxyCore::ProxyCore(const ProxyEnvironment& env) : env_(env), router_(*env.config) {
+  limits_.max_message_size = static_cast<size_t>(env.config->limits.max_message_size);
+  limits_.max_headers = static_cast<size_t>(env.config->limits.max_headers);
+  limits_.max_header_line = static_cast<size_t>(env.config->limits.max_header_line);
+  for (const ListenIdentity& listen : env_.listens) {
+    record_route_uris_.push_back(absl::StrCat("sip:", listen.host, ":", listen.port, ";lr"));
+  }
+}
+
+void ProxyCore::Handle(const InboundDatagram& in) {
+  const sip::ParseError error = sip::ParseMessage(in.bytes, limits_, &msg_);
+  if (error == sip::ParseError::kEmpty) {
+    env_.counters->keepalives.Add();
+    return;
+  }
+  if (error != sip::ParseError::kNone) {
+    env_.counters->parse_errors[static_cast<size_t>(error)].Add();
+    // ACK never gets a response (§17.2.1), even a malformed one.
+    if (sip::IsAnswerable(msg_, error) && msg_.method != Method::kAck) {
+      AnswerMalformed(in, error);
+    } else {
+      env_.counters->dropped_malformed.Add();
+    }
+    return;
+  }
+  if (msg_.is_request) {
+    HandleRequest(in);
+  } else {
+    HandleResponse(in);
+  }
+}
+
+void ProxyCore::AnswerMalformed(const InboundDatagram& in, sip::ParseError error) {
+  const sip::ParseErrorInfo& info = sip::Describe(error);
+  env_.counters->bad_requests_answered.Add();
+  Reply(in, info.status_code, info.reason);
+}
+
+bool ProxyCore::IsUs(const sip::Uri& uri) const {
+  if (uri.scheme != sip::UriScheme::kSip && uri.scheme != sip::UriScheme::kSips) return false;
+  const std::string_view host = uri.HostAddress();
+  const uint16_t port = uri.PortOrDefault();
+  for (const ListenIdentity& listen : env_.listens) {
+    if (port != listen.port) continue;
+    if (sip::EqualsIgnoreCase(host, StripBrackets(listen.host))) return true;
+    std::optional<transport::SocketAddress> literal = transport::SocketAddress::Parse(host, port);
+    if (literal && *literal == listen.address) return true;
+  }
+  return false;
+}
+
+int ProxyCore::ListenIndexFor(const transport::SocketAddress& destination, int preferred) const {
+  if (env_.listens[static_cast<size_t>(preferred)].address.family() == destination.family()) {
+    return preferred;
+  }
+  for (size_t i = 0; i < env_.listens.size(); ++i) {
+    if (env_.listens[i].address.family() == destination.family()) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+OutboundPath ProxyCore::ReplyPath(const InboundDatagram& in) const {
+  // §18.2.2 for unreliable transports: the source address, and the source
+  // port when the client asked for rport, else the sent-by port.
+  const bool via_ok = !msg_.top_via.host.empty();
+  const uint16_t port = (!via_ok || msg_.top_via.has_rport) ? in.source.port()
+                                                             : msg_.top_via.PortOrDefault();
+  return OutboundPath{in.listen_index, in.source.WithPort(port)};
+}
+
+void ProxyCore::HandleRequest(const InboundDatagram& in) {
+  env_.counters->requests.Add();
+  char source_ip[INET6_ADDRSTRLEN];
+  if (stateful_ != nullptr) {
+    // §17.2.3 before anything else: a retransmission or the hop-by-hop ACK
+    // of a live server transaction never re-runs routing (pitfalls 3, 9).
+    if (stateful_->AbsorbRequest(msg_)) return;
+    // §16.10: a CANCEL matching an INVITE server transaction.
+    if (msg_.method == Method::kCancel &&
+        stateful_->HandleCancel(msg_, ReplyPath(in), FormatIp(in.source, source_ip))) {
+      return;
+    }
+  }
+  // §16.3 step 3: a request that has used up its hops is answered here.
+  if (msg_.max_forwards == 0) {
+    env_.counters->too_many_hops.Add();
+    if (msg_.method != Method::kAck) Reply(in, 483, "Too Many Hops");
+    return;
+  }
+
+  // §16.4: a Route naming us was put there by our Record-Route: drop it.
+  // What remains decides the next hop, and the dispatcher is not consulted.
+  RouteElements routes = FindRoutes(msg_);
+  bool pop_route = false;
+  if (!routes.first.empty()) {
+    sip::NameAddr top;
+    std::optional<sip::Uri> uri;
+    if (sip::ParseNameAddr(routes.first, &top) && (uri = sip::ParseUri(top.uri)) && IsUs(*uri)) {
+      pop_route = true;
+      routes.first = routes.second;
+    }
+  }
+  if (!routes.first.empty()) {
+    sip::NameAddr next;
+    std::optional<sip::Uri> uri;
+    if (!sip::ParseNameAddr(routes.first, &next) || !(uri = sip::ParseUri(next.uri))) {
+      if (msg_.method != Method::kAck) Reply(in, 400, "Bad Route");
+      return;
+    }
+    const std::string_view maddr = uri->Param("maddr");
+    const std::string_view host = maddr.empty() ? uri->HostAddress() : maddr;
+    std::optional<transport::SocketAddress> hop =
+        transport::SocketAddress::Parse(host, uri->PortOrDefault());
+    if (!hop) {
+      env_.counters->no_destination.Add();
+      if (msg_.method != Method::kAck) Reply(in, 503, "Cannot Resolve Route");
+      return;
+    }
+    Forward(in, *hop, pop_route, /*record_route=*/false);
+    return;
+  }
+
+  const bool in_dialog = !msg_.to.tag.empty();
+  if (in_dialog && msg_.method != Method::kAck) {
+    // No Route left: the Request-URI is the remote target (§16.6 step 6).
+    std::optional<transport::SocketAddress> hop;
+    if (!IsUs(msg_.request_uri)) {
+      hop = transport::SocketAddress::Parse(msg_.request_uri.HostAddress(),
+                                            msg_.request_uri.PortOrDefault());
+    }
+    if (!hop) {
+      env_.counters->no_route.Add();
+      Reply(in, 404, "Not Here");
+      return;
+    }
+    Forward(in, *hop, pop_route, /*record_route=*/false);
+    return;
+  }
+
+  // OPTIONS addressed to the balancer itself: an upstream balancer's probe.
+  if (msg_.method == Method::kOptions && msg_.request_uri.user.empty() && IsUs(msg_.request_uri)) {
+    env_.counters->local_replies.Add();
+    static constexpr std::string_view kHeaders[] = {
+        "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE, "
+        "SUBSCRIBE, NOTIFY, REFER",
+        "Accept: application/sdp"};
+    Reply(in, 200, "OK", kHeaders);
+    return;
+  }
+
+  // Out of dialog (and ACKs for non-2xx, which follow their INVITE's path).
+  const config::RouteConfig* route = router_.Match(msg_, in.source);
+  if (route == nullptr) {
+    env_.counters->no_route.Add();
+    if (msg_.method != Method::kAck) Reply(in, 404, "No Route");
+    return;
+  }
+  switch (route->action) {
+    case config::RouteAction::kReply:
+      env_.counters->local_replies.Add();
+      if (msg_.method != Method::kAck) Reply(in, route->reply_code, route->reply_reason);
+      return;
+    case config::RouteAction::kDrop:
+      env_.counters->route_drops.Add();
+      return;
+    case config::RouteAction::kForward:
+      break;
+  }
+  if (route->stateful && stateful_ != nullptr && msg_.method != Method::kAck) {
+    if (msg_.method == Method::kCancel) {
+      // Pitfall 4: no INVITE for this CANCEL (yet): remember it, create no
+      // state, answer nothing; the UAC retransmits it.
+      env_.counters->early_cancels.Add();
+      stateful_->RememberCancel(msg_);
+      return;
+    }
+    stateful_->HandleRequest(msg_, *route, ReplyPath(in), FormatIp(in.source, source_ip),
+                             pop_route,
+                             route->record_route && IsDialogCreating(msg_.method) && !in_dialog);
+    return;
+  }
+  const dispatch::DestinationSet& set = sets_[static_cast<size_t>(route->set_index)];
+  // Stateless forwarding keeps no memory of where a call went, so every
+  // request of a call (INVITE, CANCEL, ACK) must land on the same
+  // destination by itself: the Call-ID hash guarantees it.
+  const dispatch::Destination* destination = set.SelectByHash(sip::CallIdHash(msg_.call_id));
+  if (destination == nullptr) {
+    env_.counters->no_destination.Add();
+    if (msg_.method != Method::kAck) Reply(in, 503, "No Destination Available");
+    return;
+  }
+  Forward(in, destination->address, pop_route,
+          route->record_route && IsDialogCreating(msg_.method) && !in_dialog);
+}
+
+uint64_t ProxyCore::StatelessTransactionHash() const {
+  // §16.11: the same incoming transaction must map to the same outgoing
+  // branch, and CANCEL/ACK-for-non-2xx must map to their INVITE's branch.
+  const sip::Via& via = msg_.top_via;
+  uint64_t h = base::StableHash(via.host, via.port);
+  if (via.has_magic_cookie()) return base::HashCombine(h, base::StableHash(via.branch));
+  h = base::HashCombine(h, base::StableHash(via.branch));
+  h = base::HashCombine(h, base::StableHash(msg_.call_id));
+  h = base::HashCombine(h, base::StableHash(msg_.from.tag));
+  h = base::HashCombine(h, base::StableHash(msg_.request_uri_text));
+  return base::HashCombine(h, msg_.cseq.number);
+}
+
+void ProxyCore::Forward(const InboundDatagram& in, const transport::SocketAddress& next_hop,
+                        bool pop_route, bool record_route) {
+  const int listen_index = ListenIndexFor(next_hop, in.listen_index);
+  if (listen_index < 0) {
+    env_.counters->no_destination.Add();
+    if (msg_.method != Method::kAck) Reply(in, 503, "No Route To Destination Family");
+    return;
+  }
+  const ListenIdentity& listen = env_.listens[static_cast<size_t>(listen_index)];
+  sip::MessageWriter writer(msg_);
+  char ip_buffer[INET6_ADDRSTRLEN];
+  // §18.2.1 and RFC 3581: record where the request really came from.
+  writer.AddViaParamsToTop(FormatIp(in.source, ip_buffer), in.source.port());
+  writer.SetMaxForwards(msg_.max_forwards < 0 ? 70 : static_cast<uint32_t>(msg_.max_forwards - 1));
+  if (pop_route) writer.PopTopRoute();
+  if (record_route) writer.AddRecordRoute(record_route_uris_[static_cast<size_t>(listen_index)]);
+  char branch[txn::kMaxBranchLength];
+  const size_t branch_length =
+      txn::FormatStatelessBranch(env_.shard_index, StatelessTransactionHash(), branch);
+  sip::ViaValue via;
+  via.Format("UDP", listen.host, listen.port, std::string_view(branch, branch_length), true);
+  writer.PushVia(via.view());
+  if (SendWritten(writer, OutboundPath{listen_index, next_hop})) {
+    env_.counters->requests_forwarded.Add();
+  }
+}
+
+bool ProxyCore::SendWritten(const sip::MessageWriter& writer, const OutboundPath& path) {
+  if (writer.error() != sip::WriteError::kNone) {
+    env_.counters->send_failures.Add();
+    return false;
+  }
+  const size_t size = writer.SerializedSize();
+  std::span<char> out = env_.sender->Reserve(size);
+  if (out.size() < size) {
+    env_.counters->send_failures.Add();
+    return false;
+  }
+  const sip::WriteResult written = writer.Serialize(out);
+  if (!written.ok()) {
+    env_.counters->send_failures.Add();
+    return false;
+  }
+  return env_.sender->Commit(written.size, path);
+}
+
+void ProxyCore::HandleResponse(const InboundDatagram& in) {
+  env_.counters->responses.Add();
+  // §16.7 step 1 / §16.11: a response is ours only if our Via is on top.
+  if (!txn::IsOurBranch(msg_.top_via.branch)) {
+    env_.counters->responses_not_ours.Add();
+    return;
+  }
+  // Transaction branches belong to the StatefulProxy; one that matches no
+  // live branch (a late 2xx after the transaction ended) is relayed
+  // statelessly by Via below (§16.7 step 1).
+  if (stateful_ != nullptr && stateful_->HandleResponse(msg_)) return;
+  std::string_view element;
+  sip::Via next;
+  if (!FindSecondVia(msg_, &element) || !sip::ParseVia(element, &next)) {
+    env_.counters->responses_unroutable.Add();
+    return;
+  }
+  // §18.2.2 with RFC 3581: received and rport, else sent-by.
+  const std::string_view host = next.received.empty() ? next.HostAddress() : next.received;
+  const uint16_t port = next.rport > 0 ? static_cast<uint16_t>(next.rport) : next.PortOrDefault();
+  std::optional<transport::SocketAddress> destination = transport::SocketAddress::Parse(host, port);
+  if (!destination) {
+    env_.counters->responses_unroutable.Add();
+    return;
+  }
+  const int listen_index = ListenIndexFor(*destination, in.listen_index);
+  if (listen_index < 0) {
+    env_.counters->responses_unroutable.Add();
+    return;
+  }
+  sip::MessageWriter writer(msg_);
+  writer.PopTopVia();
+  if (SendWritten(writer, OutboundPath{listen_index, *destination})) {
+    env_.counters->responses_forwarded.Add();
+  }
+}
+
+std::string_view ProxyCore::LocalToTag() {
+  // Stateless replies must be identical for retransmissions (§16.11 spirit,
+  // §8.2.6.2): derive the tag from the request instead of remembering it.
+  uint64_t h = base::StableHash(msg_.call_id);
+  h = base::HashCombine(h, base::StableHash(msg_.from.tag));
+  h = base::HashCombine(h, base::StableHash(msg_.top_via.branch));
+  h = base::HashCombine(h, msg_.cseq.number);
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t n = 0;
+  to_tag_[n++] = 's';
+  to_tag_[n++] = 'x';
+  for (int shift = 60; shift >= 0; shift -= 4) to_tag_[n++] = kHex[(h >> shift) & 0xf];
+  return std::string_view(to_tag_, n);
+}
+
+void ProxyCore::Reply(const InboundDatagram& in, int code, std::string_view reason,
+                      std::span<const std::string_view> extra_headers) {
+  char ip_buffer[INET6_ADDRSTRLEN];
+  sip::ResponseOptions options;
+  options.to_tag = LocalToTag();
+  options.source_ip = FormatIp(in.source, ip_buffer);
+  options.source_port = in.source.port();
+  options.extra_headers = extra_headers;
+  // §18.2.2 for unreliable transports: the source address, and the source
+  // port when the client asked for rport, else the sent-by port.
+  const bool via_ok = !msg_.top_via.host.empty();
+  const uint16_t port = (!via_ok || msg_.top_via.has_rport) ? in.source.port()
+                                                             : msg_.top_via.PortOrDefault();
+  const transport::SocketAddress destination = in.source.WithPort(port);
+
+  std::span<char> out = env_.sender->Reserve(msg_.data.size() + kReplySlack);
+  if (out.empty()) {
+    env_.counters->send_failures.Add();
+    return;
+  }
+  const sip::WriteResult written = sip::BuildResponse(msg_, code, reason, options, out);
+  if (!written.ok()) {
+    env_.counters->send_failures.Add();
+    return;
+  }
+  env_.sender->Commit(written.size, OutboundPath{in.listen_index, destination});
+}
+
+}  // namespace sipshard::proxy

@@ -1,0 +1,471 @@
+#include "sipshard/proxy/stateful_proxy.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "sipshard/base/hash.h"
+#include "sipshard/proxy/proxy_core.h"
+#include "sipshard/sip/call_id_scan.h"
+#include "sipshard/sip/message_builder.h"
+#include "sipshard/txn/branch_id.h"
+
+namespace sipshard::proxy {
+namespace {
+
+using sip::HeaderId;
+using sip::Method;
+
+constexpr size_t kReplySlack = 512;
+
+std::string_view FormatIp(const transport::SocketAddress& address, char* buffer, size_t size) {
+  const void* raw = address.is_ipv4() ? static_cast<const void*>(&address.ipv4().sin_addr)
+                                      : static_cast<const void*>(&address.ipv6().sin6_addr);
+  if (inet_ntop(address.family(), raw, buffer, static_cast<socklen_t>(size)) == nullptr) return {};
+  return buffer;
+}
+
+txn::TableOptions MakeTableOptions(const StatefulOptions& options) {
+  txn::TableOptions out;
+  out.shard = options.shard;
+  const config::Config& c = *options.config;
+  out.capacity = static_cast<size_t>(c.transactions.max_per_shard);
+  out.timers.t1 = c.timers.t1_ms;
+  out.timers.t2 = c.timers.t2_ms;
+  out.timers.t4 = c.timers.t4_ms;
+  out.timers.fr_timeout = c.timers.fr_timeout_ms;
+  out.timers.fr_inv_timeout = c.timers.fr_inv_timeout_ms;
+  out.timers.max_inv_lifetime = c.transactions.max_inv_lifetime_ms;
+  out.timers.max_noninv_lifetime = c.transactions.max_noninv_lifetime_ms;
+  out.limits = options.limits;
+  return out;
+}
+
+}  // namespace
+
+StatefulProxy::StatefulProxy(const StatefulOptions& options)
+    : options_(options),
+      table_(MakeTableOptions(options), options.sender, options.wheel, this, options.counters) {}
+
+StatefulProxy::~StatefulProxy() = default;
+
+bool StatefulProxy::AbsorbRequest(const sip::Message& request) {
+  if (request.method == Method::kCancel) return false;
+  txn::Transaction* txn = table_.FindServer(request);
+  if (txn == nullptr) return false;
+  if (request.method == Method::kAck) {
+    // Pitfall 3: the ACK for our non-2xx is hop by hop and ends here; an
+    // ACK for a 2xx is end to end and goes on (statelessly, by Route).
+    if (!txn->server().OnAck()) return false;
+    options_.counters->acks_absorbed.Add();
+    return true;
+  }
+  // Pitfall 9: a retransmission never re-runs routing.
+  txn->server().OnRetransmission();
+  return true;
+}
+
+bool StatefulProxy::HandleCancel(const sip::Message& cancel, const txn::OutboundPath& reply_path,
+                                 std::string_view source_ip) {
+  txn::Transaction* txn = table_.FindInviteForCancel(cancel);
+  if (txn == nullptr) return false;
+  options_.counters->cancels_received.Add();
+  // §16.10: the CANCEL is answered 200 at once, hop by hop.
+  SendStatelessReply(cancel, reply_path, source_ip, 200, "OK");
+  if (txn->server().final_sent()) return true;  // crossed a final (e.g. 200)
+  ResponseContext& ctx = context(*txn);
+  ctx.canceled = true;
+  // §16.10: CANCEL every pending branch (after its first provisional, §9.1).
+  CancelBranches(*txn, -1);
+  if (txn->branch_count() == 0) ReplyLocally(*txn, 487, "Request Terminated");
+  return true;
+}
+
+void StatefulProxy::HandleRequest(const sip::Message& request, const config::RouteConfig& route,
+                                  const txn::OutboundPath& reply_path, std::string_view source_ip,
+                                  bool pop_route, bool record_route) {
+  if (request.method == Method::kInvite && table_.TakeEarlyCancel(request)) {
+    // Pitfall 4: its CANCEL came first.
+    options_.counters->early_cancels.Add();
+    SendStatelessReply(request, reply_path, source_ip, 487, "Request Terminated");
+    return;
+  }
+  txn::Transaction* txn = table_.Create(request, reply_path);
+  if (txn == nullptr) {
+    // Capacity: new requests are refused; in-dialog requests and responses
+    // never get here and keep flowing.
+    static constexpr std::string_view kRetryAfter[] = {"Retry-After: 5"};
+    SendStatelessReply(request, reply_path, source_ip, 503, "Service Unavailable", kRetryAfter);
+    return;
+  }
+  if (txn->slot() >= contexts_.size()) contexts_.resize((txn->slot() / 256 + 1) * 256);
+  ResponseContext& ctx = context(*txn);
+  ctx = ResponseContext{};
+  ctx.route = &route;
+  ctx.set = &(*options_.sets)[static_cast<size_t>(route.set_index)];
+  ctx.pop_route = pop_route;
+  ctx.record_route = record_route;
+  const config::DestinationSetConfig& set_config = ctx.set->config();
+  const size_t max = std::min<size_t>(static_cast<size_t>(set_config.max_attempts),
+                                      txn::Transaction::kMaxBranches);
+  ctx.set->Candidates(sip::CallIdHash(request.call_id), max, &ctx.candidates);
+
+  if (request.method == Method::kInvite) {
+    // §16.2 / §17.2.1: 100 Trying for every new INVITE, at once.
+    std::span<char> out = table_.buffers().Reserve(&ctx.best_response, request.data.size() + kReplySlack);
+    sip::ResponseOptions ro;
+    ro.source_ip = source_ip;
+    ro.source_port = reply_path.destination.port();
+    const sip::WriteResult w = sip::BuildResponse(request, 100, "Trying", ro, out);
+    if (w.ok()) txn->server().SendResponse(std::string_view(out.data(), w.size), 100);
+    table_.buffers().Release(&ctx.best_response);
+  }
+  if (options_.hooks != nullptr) {
+    RequestHookContext hook{request, txn->attributes()};
+    options_.hooks->OnRequest(hook);
+  }
+  if (ctx.candidates.size == 0) {
+    options_.counters->no_destination.Add();
+    ReplyLocally(*txn, 503, "No Destination Available");
+    return;
+  }
+  if (set_config.mode == config::ForwardMode::kParallel) {
+    // §16.6: fork to every candidate at once.
+    bool any = false;
+    while (ctx.next_candidate < ctx.candidates.size) {
+      const uint8_t d = ctx.candidates.indices[ctx.next_candidate++];
+      any |= StartBranch(*txn, request, d);
+    }
+    if (!any) OnBranchEnded(*txn);
+    return;
+  }
+  // Serial: one candidate at a time; the next on failure.
+  while (ctx.next_candidate < ctx.candidates.size) {
+    const uint8_t d = ctx.candidates.indices[ctx.next_candidate++];
+    if (StartBranch(*txn, request, d)) return;
+  }
+  OnBranchEnded(*txn);
+}
+
+int StatefulProxy::ListenIndexFor(const transport::SocketAddress& destination,
+                                  int preferred) const {
+  const std::vector<ListenIdentity>& listens = *options_.listens;
+  if (preferred >= 0 && static_cast<size_t>(preferred) < listens.size() &&
+      listens[static_cast<size_t>(preferred)].address.family() == destination.family()) {
+    return preferred;
+  }
+  for (size_t i = 0; i < listens.size(); ++i) {
+    if (listens[i].address.family() == destination.family()) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool StatefulProxy::StartBranch(txn::Transaction& txn, const sip::Message& request,
+                                uint8_t destination) {
+  ResponseContext& ctx = context(txn);
+  const dispatch::Destination& d = ctx.set->destinations()[destination];
+  const txn::OutboundPath& reply_path = txn.server().reply_path();
+  const int listen_index = ListenIndexFor(d.address, reply_path.listen_index);
+  if (listen_index < 0) {
+    ctx.Offer(503, true);
+    return false;
+  }
+  const int index = txn.AddBranch();
+  if (index < 0) return false;
+  ctx.branch_destination[static_cast<size_t>(index)] = destination;
+  ++ctx.attempts;
+  const ListenIdentity& listen = (*options_.listens)[static_cast<size_t>(listen_index)];
+  sip::MessageWriter writer(request);
+  // §18.2.1, RFC 3581: where the request really came from.
+  writer.AddViaParamsToTop(FormatIp(reply_path.destination, source_ip_, sizeof source_ip_),
+                           reply_path.destination.port());
+  // §16.6 steps 3-8.
+  writer.SetMaxForwards(request.max_forwards < 0 ? 70
+                                                 : static_cast<uint32_t>(request.max_forwards - 1));
+  if (ctx.pop_route) writer.PopTopRoute();
+  if (ctx.record_route) {
+    writer.AddRecordRoute((*options_.record_route_uris)[static_cast<size_t>(listen_index)]);
+  }
+  char branch[txn::kMaxBranchLength];
+  const size_t branch_length = table_.FormatBranch(txn, static_cast<size_t>(index), branch);
+  sip::ViaValue via;
+  via.Format("UDP", listen.host, listen.port, std::string_view(branch, branch_length), true);
+  writer.PushVia(via.view());
+  txn::ClientTransaction& client = txn.branch(static_cast<size_t>(index));
+  txn::PooledBuffer& buffer = client.request_buffer();
+  const size_t size = writer.SerializedSize();
+  std::span<char> out = table_.buffers().Reserve(&buffer, size);
+  const sip::WriteResult written =
+      writer.error() == sip::WriteError::kNone ? writer.Serialize(out) : sip::WriteResult{};
+  if (out.size() < size || !written.ok() || written.size == 0) {
+    options_.counters->send_failures.Add();
+    buffer.size = 0;
+  } else {
+    buffer.size = static_cast<uint32_t>(written.size);
+  }
+  const bool started = client.Start(request.method, txn::OutboundPath{listen_index, d.address},
+                                    d.config->timeout_ms);
+  if (!started) {
+    ctx.Offer(client.final_status(), true);
+    return false;
+  }
+  options_.counters->requests_forwarded.Add();
+  return true;
+}
+
+bool StatefulProxy::StartNextCandidate(txn::Transaction& txn) {
+  ResponseContext& ctx = context(txn);
+  const sip::Message* request = StoredRequest(txn);
+  if (request == nullptr) return false;
+  while (ctx.next_candidate < ctx.candidates.size) {
+    const uint8_t d = ctx.candidates.indices[ctx.next_candidate++];
+    if (StartBranch(txn, *request, d)) return true;
+  }
+  return false;
+}
+
+const sip::Message* StatefulProxy::StoredRequest(const txn::Transaction& txn) {
+  if (sip::ParseMessage(txn.server().request(), options_.limits, &stored_) !=
+      sip::ParseError::kNone) {
+    return nullptr;
+  }
+  return &stored_;
+}
+
+bool StatefulProxy::HandleResponse(const sip::Message& response) {
+  std::optional<txn::ResponseMatch> match = table_.MatchResponse(response);
+  if (!match) return false;
+  txn::Transaction& txn = *match->txn;
+  txn::ClientTransaction& client = txn.branch(match->branch);
+  if (match->cancel) {
+    client.OnCancelResponse(response.status_code);
+    return true;
+  }
+  const bool ended_locally = client.local_outcome() != txn::LocalOutcome::kNone;
+  if (!client.OnResponse(response)) return true;
+  ResponseContext& ctx = context(txn);
+  const int code = response.status_code;
+  if (code < 200) {
+    // §16.7 step 5 / pitfall 13: 100 is hop by hop; other provisionals go
+    // up while no final has.
+    if (code > 100 && !txn.server().final_sent()) RelayResponse(txn, response, match->branch, false);
+    return true;
+  }
+  if (code < 300) {
+    // Pitfall 5: every 2xx is relayed at once, also after a final or a
+    // local timeout; the other branches are CANCELed.
+    if (ended_locally || (txn.server().final_sent() && txn.server().final_status() >= 300)) {
+      options_.counters->late_2xx_relayed.Add();
+    }
+    ctx.got_2xx = true;
+    RelayResponse(txn, response, match->branch, true);
+    CancelBranches(txn, static_cast<int>(match->branch));
+    return true;
+  }
+  if (ctx.Offer(code, false)) table_.buffers().Assign(&ctx.best_response, response.data);
+  if (code == 401 || code == 407) {
+    // §16.7 step 7: collect every challenge.
+    for (size_t i = 0; i < response.header_count; ++i) {
+      const sip::HeaderField& f = response.header_fields[i];
+      if (f.id != HeaderId::kWwwAuthenticate && f.id != HeaderId::kProxyAuthenticate) continue;
+      txn::PooledBuffer& c = ctx.challenges;
+      const size_t need = c.size + f.line.size();
+      if (need > txn::BufferPool::kClassSizes.back()) continue;
+      txn::PooledBuffer grown;
+      std::span<char> out = table_.buffers().Reserve(&grown, need);
+      if (c.size > 0) std::memcpy(out.data(), c.data, c.size);
+      std::memcpy(out.data() + c.size, f.line.data(), f.line.size());
+      grown.size = static_cast<uint32_t>(need);
+      table_.buffers().Release(&c);
+      c = grown;
+    }
+  }
+  if (code >= 600) {
+    // Pitfall 6: 6xx stops everything.
+    ctx.got_6xx = true;
+    CancelBranches(txn, -1);
+  }
+  OnBranchEnded(txn);
+  return true;
+}
+
+void StatefulProxy::RelayResponse(txn::Transaction& txn, const sip::Message& response,
+                                  size_t branch, bool is_final) {
+  ResponseContext& ctx = context(txn);
+  sip::MessageWriter writer(response);
+  writer.PopTopVia();  // §16.7 step 3
+  const int code = response.status_code;
+  if (is_final && (code == 401 || code == 407) && ctx.challenges.size > 0) {
+    // §16.7 step 7: the chosen challenge response carries all of them.
+    writer.RemoveHeader(HeaderId::kWwwAuthenticate);
+    writer.RemoveHeader(HeaderId::kProxyAuthenticate);
+    std::string_view rest = ctx.challenges.view();
+    while (!rest.empty()) {
+      size_t eol = rest.find("\r\n");
+      std::string_view line = rest.substr(0, eol);
+      rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 2);
+      const size_t colon = line.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::string_view name = line.substr(0, colon);
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      writer.AddHeader(name, value);
+    }
+  }
+  if (options_.hooks != nullptr) {
+    ReplyHookContext hook{response, writer, txn.attributes(), branch};
+    options_.hooks->OnReply(hook);
+  }
+  const size_t size = writer.SerializedSize();
+  std::span<char> out = table_.buffers().Reserve(&relay_, size);
+  if (writer.error() != sip::WriteError::kNone || out.size() < size) {
+    options_.counters->send_failures.Add();
+    return;
+  }
+  const sip::WriteResult written = writer.Serialize(out);
+  if (!written.ok()) {
+    options_.counters->send_failures.Add();
+    return;
+  }
+  if (txn.server().SendResponse(std::string_view(out.data(), written.size), code)) {
+    options_.counters->responses_forwarded.Add();
+  }
+}
+
+void StatefulProxy::CancelBranches(txn::Transaction& txn, int except) {
+  for (size_t i = 0; i < txn.branch_count(); ++i) {
+    if (static_cast<int>(i) != except) txn.branch(i).Cancel();
+  }
+}
+
+void StatefulProxy::OnBranchEnded(txn::Transaction& txn) {
+  if (txn.server().final_sent() || !txn.AllBranchesEnded()) return;
+  ResponseContext& ctx = context(txn);
+  if (ctx.best_code == 0) ctx.Offer(ctx.canceled ? 487 : 408, true);
+  const bool failover_allowed =
+      !ctx.canceled && !ctx.got_6xx && !ctx.got_2xx &&
+      IsFailoverCode(ctx.set->config().failover_codes, ctx.best_code) &&
+      ctx.next_candidate < ctx.candidates.size && txn.branch_count() < txn::Transaction::kMaxBranches;
+  FailureAction action = FailureAction::kDefault;
+  FailureHookContext hook{*this, txn, txn.attributes(), ctx.best_code, ctx.best_local,
+                          failover_allowed, 0, {}};
+  if (options_.hooks != nullptr && !ctx.canceled && !ctx.got_6xx) {
+    action = options_.hooks->OnFailure(hook);
+  }
+  switch (action) {
+    case FailureAction::kNewBranch:
+      if (!txn.AllBranchesEnded()) {
+        options_.counters->failovers.Add();
+        return;
+      }
+      break;
+    case FailureAction::kReply:
+      ReplyLocally(txn, hook.reply_code, hook.reply_reason);
+      return;
+    case FailureAction::kRelayBest:
+      break;
+    case FailureAction::kDefault:
+      if (failover_allowed && StartNextCandidate(txn)) {
+        options_.counters->failovers.Add();
+        return;
+      }
+      break;
+  }
+  SendBest(txn);
+}
+
+void StatefulProxy::SendBest(txn::Transaction& txn) {
+  ResponseContext& ctx = context(txn);
+  int code = ctx.best_code == 0 ? 408 : ctx.best_code;
+  // §16.10: a CANCELed INVITE ends with 487, whatever we made up locally.
+  if (ctx.canceled && ctx.best_local) code = 487;
+  if (ctx.best_local || code == 503 || ctx.best_response.empty() ||
+      sip::ParseMessage(ctx.best_response.view(), options_.limits, &best_) !=
+          sip::ParseError::kNone) {
+    // Pitfall 8: never relay a 503: answer 500.
+    if (code == 408) options_.counters->timeouts_408.Add();
+    ReplyLocally(txn, UpstreamCode(code), code == 503 ? "Service Unavailable Downstream" : "");
+    return;
+  }
+  RelayResponse(txn, best_, 0, true);
+}
+
+void StatefulProxy::ReplyLocally(txn::Transaction& txn, int code, std::string_view reason,
+                                 std::span<const std::string_view> extra_headers) {
+  const sip::Message* request = StoredRequest(txn);
+  if (request == nullptr) return;
+  const txn::OutboundPath& path = txn.server().reply_path();
+  sip::ResponseOptions ro;
+  ro.to_tag = ToTag(*request);
+  ro.source_ip = FormatIp(path.destination, source_ip_, sizeof source_ip_);
+  ro.source_port = path.destination.port();
+  ro.extra_headers = extra_headers;
+  std::span<char> out = table_.buffers().Reserve(&relay_, request->data.size() + kReplySlack);
+  const sip::WriteResult w = sip::BuildResponse(*request, code, reason, ro, out);
+  if (!w.ok()) {
+    options_.counters->send_failures.Add();
+    return;
+  }
+  options_.counters->local_replies.Add();
+  txn.server().SendResponse(std::string_view(out.data(), w.size), code);
+}
+
+void StatefulProxy::SendStatelessReply(const sip::Message& request, const txn::OutboundPath& path,
+                                       std::string_view source_ip, int code,
+                                       std::string_view reason,
+                                       std::span<const std::string_view> extra_headers) {
+  sip::ResponseOptions ro;
+  ro.to_tag = ToTag(request);
+  ro.source_ip = source_ip;
+  ro.source_port = path.destination.port();
+  ro.extra_headers = extra_headers;
+  std::span<char> out = options_.sender->Reserve(request.data.size() + kReplySlack);
+  if (out.empty()) {
+    options_.counters->send_failures.Add();
+    return;
+  }
+  const sip::WriteResult w = sip::BuildResponse(request, code, reason, ro, out);
+  if (!w.ok()) {
+    options_.counters->send_failures.Add();
+    return;
+  }
+  options_.counters->local_replies.Add();
+  options_.sender->Commit(w.size, path);
+}
+
+std::string_view StatefulProxy::ToTag(const sip::Message& request) {
+  // Deterministic, so a retransmitted request gets the same tag (§8.2.6.2).
+  uint64_t h = base::StableHash(request.call_id);
+  h = base::HashCombine(h, base::StableHash(request.from.tag));
+  h = base::HashCombine(h, base::StableHash(request.top_via.branch));
+  h = base::HashCombine(h, request.cseq.number);
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t n = 0;
+  to_tag_[n++] = 's';
+  to_tag_[n++] = 't';
+  for (int shift = 60; shift >= 0; shift -= 4) to_tag_[n++] = kHex[(h >> shift) & 0xf];
+  return std::string_view(to_tag_, n);
+}
+
+void StatefulProxy::OnBranchTimeout(txn::Transaction& txn, size_t branch) {
+  ResponseContext& ctx = context(txn);
+  ctx.Offer(txn.branch(branch).final_status(), true);
+  OnBranchEnded(txn);
+}
+
+void StatefulProxy::OnLifetimeExpired(txn::Transaction& txn) {
+  ResponseContext& ctx = context(txn);
+  CancelBranches(txn, -1);
+  if (ctx.best_code == 0) ctx.Offer(408, true);
+  SendBest(txn);
+}
+
+void StatefulProxy::OnTerminated(txn::Transaction& txn) {
+  ResponseContext& ctx = context(txn);
+  table_.buffers().Release(&ctx.best_response);
+  table_.buffers().Release(&ctx.challenges);
+  ctx = ResponseContext{};
+}
+
+}  // namespace sipshard::proxy

@@ -1,0 +1,95 @@
+#include "sipshard/txn/branch_id.h"
+
+#include <cstring>
+
+namespace sipshard::txn {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+}  // namespace
+
+size_t FormatStatelessBranch(uint16_t shard, uint64_t transaction_hash, char* out) {
+  char* p = out;
+  std::memcpy(p, kBranchMarker.data(), kBranchMarker.size());
+  p += kBranchMarker.size();
+  for (int shift = 12; shift >= 0; shift -= 4) *p++ = kHex[(shard >> shift) & 0xf];
+  *p++ = '-';
+  *p++ = static_cast<char>(BranchKind::kStateless);
+  for (int shift = 60; shift >= 0; shift -= 4) *p++ = kHex[(transaction_hash >> shift) & 0xf];
+  return static_cast<size_t>(p - out);
+}
+
+namespace {
+
+char* WriteHex(uint64_t value, int digits, char* p) {
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) *p++ = kHex[(value >> shift) & 0xf];
+  return p;
+}
+
+bool ReadHex(std::string_view text, uint64_t* value) {
+  uint64_t v = 0;
+  for (char c : text) {
+    const int d = HexValue(c);
+    if (d < 0) return false;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  *value = v;
+  return true;
+}
+
+}  // namespace
+
+size_t FormatTransactionBranch(const TransactionBranch& id, char* out) {
+  char* p = out;
+  std::memcpy(p, kBranchMarker.data(), kBranchMarker.size());
+  p += kBranchMarker.size();
+  p = WriteHex(id.shard, 4, p);
+  *p++ = '-';
+  *p++ = static_cast<char>(BranchKind::kTransaction);
+  p = WriteHex(id.slot, 8, p);
+  p = WriteHex(id.generation, 8, p);
+  p = WriteHex(id.branch, 2, p);
+  return static_cast<size_t>(p - out);
+}
+
+std::optional<TransactionBranch> ParseTransactionBranch(std::string_view branch) {
+  constexpr size_t kPrefix = kBranchMarker.size() + 6;  // marker, shard, '-', kind
+  if (branch.size() != kPrefix + 18) return std::nullopt;
+  std::optional<uint16_t> shard = ShardFromBranch(branch);
+  if (!shard || branch[kPrefix - 1] != static_cast<char>(BranchKind::kTransaction)) {
+    return std::nullopt;
+  }
+  uint64_t slot = 0, generation = 0, index = 0;
+  if (!ReadHex(branch.substr(kPrefix, 8), &slot) ||
+      !ReadHex(branch.substr(kPrefix + 8, 8), &generation) ||
+      !ReadHex(branch.substr(kPrefix + 16, 2), &index)) {
+    return std::nullopt;
+  }
+  TransactionBranch id;
+  id.shard = *shard;
+  id.slot = static_cast<uint32_t>(slot);
+  id.generation = static_cast<uint32_t>(generation);
+  id.branch = static_cast<uint8_t>(index);
+  return id;
+}
+
+std::optional<uint16_t> ShardFromBranch(std::string_view branch) {
+  if (!IsOurBranch(branch) || branch.size() < kBranchMarker.size() + 5) return std::nullopt;
+  uint16_t shard = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    const int v = HexValue(branch[kBranchMarker.size() + i]);
+    if (v < 0) return std::nullopt;
+    shard = static_cast<uint16_t>((shard << 4) | v);
+  }
+  if (branch[kBranchMarker.size() + 4] != '-') return std::nullopt;
+  return shard;
+}
+
+}  // namespace sipshard::txn

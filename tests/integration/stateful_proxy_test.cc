@@ -1,0 +1,251 @@
+// End-to-end tests of transaction-stateful proxying through the real
+// binary: a UAC and scripted backends on loopback, sipshard in between
+// with a stateful route.
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/sipshard_process.h"
+#include "tests/testing/udp_peer.h"
+
+namespace sipshard::testing {
+namespace {
+
+using ::testing::StartsWith;
+
+std::string HostPort(const transport::SocketAddress& a) {
+  return a.HostString() + ":" + std::to_string(a.port());
+}
+
+std::string Request(const std::string& method, const transport::SocketAddress& client,
+                    const std::string& branch, const std::string& ruri = "sip:bob@example.com",
+                    const std::string& extra = "", const std::string& to_tag = "",
+                    int cseq = 1) {
+  return method + " " + ruri + " SIP/2.0\r\nVia: SIP/2.0/UDP " + HostPort(client) +
+         ";branch=" + branch + ";rport\r\nMax-Forwards: 70\r\n"
+         "From: <sip:alice@example.net>;tag=a1\r\nTo: <sip:bob@example.com>" +
+         (to_tag.empty() ? "" : ";tag=" + to_tag) + "\r\nCall-ID: sf-call@test\r\nCSeq: " +
+         std::to_string(cseq) + " " + method + "\r\n" + extra + "Content-Length: 0\r\n\r\n";
+}
+
+std::string Answer(const std::string& request, int code, const std::string& reason,
+                   const std::string& extra = "") {
+  std::string out = "SIP/2.0 " + std::to_string(code) + " " + reason + "\r\n";
+  for (const std::string& via : HeaderValues(request, "Via")) out += "Via: " + via + "\r\n";
+  for (const std::string& rr : HeaderValues(request, "Record-Route")) {
+    out += "Record-Route: " + rr + "\r\n";
+  }
+  out += "From: " + HeaderValue(request, "From") + "\r\n";
+  std::string to = HeaderValue(request, "To");
+  if (to.find("tag=") == std::string::npos) to += ";tag=uas1";
+  out += "To: " + to + "\r\nCall-ID: " + HeaderValue(request, "Call-ID") + "\r\n";
+  out += "CSeq: " + HeaderValue(request, "CSeq") + "\r\n" + extra + "Content-Length: 0\r\n\r\n";
+  return out;
+}
+
+class StatefulProxyTest : public ::testing::Test {
+ protected:
+  void StartProxy(int backends, const std::string& mode, int attempts) {
+    for (int i = 0; i < backends; ++i) backends_.push_back(std::make_unique<UdpPeer>("127.0.0.1", 0));
+    listen_ = *transport::SocketAddress::Parse("127.0.0.1", FreeUdpPort());
+    std::string config = "[server]\nlisten = [\"udp:" + HostPort(listen_) +
+                         "\"]\nreceive_threads = 1\nshards = 2\n"
+                         "[timers]\nfr_timeout_ms = 500\n"
+                         "\n[[sets]]\nname = \"farm\"\nmode = \"" + mode +
+                         "\"\nmax_attempts = " + std::to_string(attempts) + "\n";
+    for (const auto& b : backends_) {
+      config += "  [[sets.destinations]]\n  uri = \"sip:" + HostPort(b->address()) + "\"\n";
+    }
+    config += "\n[[routes]]\nname = \"default\"\naction = \"forward\"\nset = \"farm\"\n"
+              "stateful = true\nrecord_route = true\n";
+    proxy_ = SipshardProcess::Start(config, listen_);
+    ASSERT_NE(proxy_, nullptr);
+  }
+  // Waits for a request at any backend.
+  std::optional<ReceivedMessage> AtBackend(UdpPeer** which, int timeout_ms = 2000) {
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+      for (auto& b : backends_) {
+        if (auto m = b->Receive(0)) {
+          if (which) *which = b.get();
+          return m;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+  }
+  // Receives at `peer`, skipping 100 Trying.
+  std::optional<ReceivedMessage> NextNot100(UdpPeer& peer) {
+    for (int i = 0; i < 5; ++i) {
+      auto m = peer.Receive();
+      if (!m || FirstLine(m->bytes) != "SIP/2.0 100 Trying") return m;
+    }
+    return std::nullopt;
+  }
+
+  transport::SocketAddress listen_;
+  std::vector<std::unique_ptr<UdpPeer>> backends_;
+  std::unique_ptr<SipshardProcess> proxy_;
+};
+
+TEST_F(StatefulProxyTest, WholeCallWithRecordRouteAckAndByeTraverse) {
+  StartProxy(1, "serial", 1);
+  UdpPeer client("127.0.0.1", 0);
+  client.SendTo(Request("INVITE", client.address(), "z9hG4bKi1"), listen_);
+  auto trying = client.Receive();
+  ASSERT_TRUE(trying);
+  EXPECT_EQ(FirstLine(trying->bytes), "SIP/2.0 100 Trying");
+  UdpPeer* backend = nullptr;
+  auto invite = AtBackend(&backend);
+  ASSERT_TRUE(invite);
+  EXPECT_EQ(HeaderValue(invite->bytes, "Record-Route"), "<sip:" + HostPort(listen_) + ";lr>");
+  const std::string contact = "Contact: <sip:bob@" + HostPort(backend->address()) + ">\r\n";
+  backend->SendTo(Answer(invite->bytes, 180, "Ringing"), invite->from);
+  auto ringing = NextNot100(client);
+  ASSERT_TRUE(ringing);
+  EXPECT_EQ(FirstLine(ringing->bytes), "SIP/2.0 180 Ringing");
+  backend->SendTo(Answer(invite->bytes, 200, "OK", contact), invite->from);
+  auto ok = client.Receive();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(FirstLine(ok->bytes), "SIP/2.0 200 OK");
+  // 2xx retransmission from the UAS is relayed as well.
+  backend->SendTo(Answer(invite->bytes, 200, "OK", contact), invite->from);
+  auto ok2 = client.Receive();
+  ASSERT_TRUE(ok2);
+  EXPECT_EQ(FirstLine(ok2->bytes), "SIP/2.0 200 OK");
+
+  // ACK and BYE follow the Route set (our Record-Route) to the Contact.
+  const std::string route = "Route: <sip:" + HostPort(listen_) + ";lr>\r\n";
+  const std::string target = "sip:bob@" + HostPort(backend->address());
+  client.SendTo(Request("ACK", client.address(), "z9hG4bKa2", target, route, "uas1"), listen_);
+  auto ack = backend->Receive();
+  ASSERT_TRUE(ack);
+  EXPECT_THAT(FirstLine(ack->bytes), StartsWith("ACK " + target));
+  EXPECT_EQ(HeaderValue(ack->bytes, "Route"), "");
+  client.SendTo(Request("BYE", client.address(), "z9hG4bKb3", target, route, "uas1", 2), listen_);
+  auto bye = backend->Receive();
+  ASSERT_TRUE(bye);
+  EXPECT_THAT(FirstLine(bye->bytes), StartsWith("BYE " + target));
+  backend->SendTo(Answer(bye->bytes, 200, "OK"), bye->from);
+  auto bye_ok = client.Receive();
+  ASSERT_TRUE(bye_ok);
+  EXPECT_EQ(FirstLine(bye_ok->bytes), "SIP/2.0 200 OK");
+  const std::string stats = proxy_->DumpStats();
+  EXPECT_EQ(TotalCounter(stats, "transactions_created"), 1u);
+}
+
+TEST_F(StatefulProxyTest, RetransmittedInviteReachesTheBackendOnce) {
+  StartProxy(1, "serial", 1);
+  UdpPeer client("127.0.0.1", 0);
+  const std::string invite = Request("INVITE", client.address(), "z9hG4bKr1");
+  client.SendTo(invite, listen_);
+  UdpPeer* backend = nullptr;
+  auto forwarded = AtBackend(&backend);
+  ASSERT_TRUE(forwarded);
+  client.SendTo(invite, listen_);
+  client.SendTo(invite, listen_);
+  EXPECT_EQ(client.Drain(300), 3);  // three 100 Trying, one per copy
+  backend->SendTo(Answer(forwarded->bytes, 100, "Trying"), forwarded->from);
+  // Only our own Timer A could resend; the 100 stopped it.
+  EXPECT_EQ(backend->Drain(700), 0);
+  EXPECT_EQ(TotalCounter(proxy_->DumpStats(), "retransmissions_absorbed"), 2u);
+}
+
+TEST_F(StatefulProxyTest, SilentBackendFailsOverToTheNextDestination) {
+  StartProxy(2, "serial", 2);
+  UdpPeer client("127.0.0.1", 0);
+  client.SendTo(Request("INVITE", client.address(), "z9hG4bKs1"), listen_);
+  UdpPeer* first = nullptr;
+  auto one = AtBackend(&first);
+  ASSERT_TRUE(one);
+  // The first stays silent (also to Timer A retransmissions); after
+  // fr_timeout the second gets the INVITE.
+  UdpPeer* second = nullptr;
+  std::optional<ReceivedMessage> two;
+  for (int i = 0; i < 10 && second == nullptr; ++i) {
+    auto m = AtBackend(&second, 1500);
+    if (m && second == first) {
+      second = nullptr;
+      continue;
+    }
+    two = m;
+  }
+  ASSERT_TRUE(two);
+  ASSERT_NE(second, first);
+  second->SendTo(Answer(two->bytes, 486, "Busy Here"), two->from);
+  auto busy = NextNot100(client);
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(FirstLine(busy->bytes), "SIP/2.0 486 Busy Here");
+  EXPECT_EQ(TotalCounter(proxy_->DumpStats(), "failovers"), 1u);
+}
+
+TEST_F(StatefulProxyTest, AllSilentGives408) {
+  StartProxy(1, "serial", 1);
+  UdpPeer client("127.0.0.1", 0);
+  client.SendTo(Request("INVITE", client.address(), "z9hG4bKt1"), listen_);
+  std::optional<ReceivedMessage> reply;
+  for (int i = 0; i < 3; ++i) {
+    reply = NextNot100(client);
+    if (reply) break;
+  }
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(FirstLine(reply->bytes), "SIP/2.0 408 Request Timeout");
+}
+
+TEST_F(StatefulProxyTest, ParallelForkOne200AndCancelsTheOthers) {
+  StartProxy(2, "parallel", 2);
+  UdpPeer client("127.0.0.1", 0);
+  client.SendTo(Request("INVITE", client.address(), "z9hG4bKp1"), listen_);
+  auto a = backends_[0]->Receive();
+  auto b = backends_[1]->Receive();
+  ASSERT_TRUE(a && b);
+  backends_[1]->SendTo(Answer(b->bytes, 180, "Ringing"), b->from);
+  backends_[0]->SendTo(Answer(a->bytes, 200, "OK"), a->from);
+  std::optional<ReceivedMessage> ok;
+  for (int i = 0; i < 4; ++i) {
+    ok = client.Receive();
+    if (!ok || FirstLine(ok->bytes) == "SIP/2.0 200 OK") break;
+  }
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(FirstLine(ok->bytes), "SIP/2.0 200 OK");
+  std::optional<ReceivedMessage> cancel;
+  for (int i = 0; i < 4; ++i) {
+    cancel = backends_[1]->Receive();
+    if (!cancel || FirstLine(cancel->bytes).rfind("CANCEL", 0) == 0) break;
+  }
+  ASSERT_TRUE(cancel);
+  EXPECT_THAT(FirstLine(cancel->bytes), StartsWith("CANCEL "));
+}
+
+TEST_F(StatefulProxyTest, CancelAfterRingingGets200And487) {
+  StartProxy(1, "serial", 1);
+  UdpPeer client("127.0.0.1", 0);
+  client.SendTo(Request("INVITE", client.address(), "z9hG4bKc1"), listen_);
+  UdpPeer* backend = nullptr;
+  auto invite = AtBackend(&backend);
+  ASSERT_TRUE(invite);
+  backend->SendTo(Answer(invite->bytes, 180, "Ringing"), invite->from);
+  ASSERT_TRUE(NextNot100(client));
+  client.SendTo(Request("CANCEL", client.address(), "z9hG4bKc1"), listen_);
+  auto cancel_ok = client.Receive();
+  ASSERT_TRUE(cancel_ok);
+  EXPECT_EQ(FirstLine(cancel_ok->bytes), "SIP/2.0 200 OK");
+  auto cancel = backend->Receive();
+  ASSERT_TRUE(cancel);
+  EXPECT_THAT(FirstLine(cancel->bytes), StartsWith("CANCEL "));
+  backend->SendTo(Answer(cancel->bytes, 200, "OK"), cancel->from);
+  backend->SendTo(Answer(invite->bytes, 487, "Request Terminated"), invite->from);
+  auto terminated = client.Receive();
+  ASSERT_TRUE(terminated);
+  EXPECT_EQ(FirstLine(terminated->bytes), "SIP/2.0 487 Request Terminated");
+  auto ack = backend->Receive();
+  ASSERT_TRUE(ack);
+  EXPECT_THAT(FirstLine(ack->bytes), StartsWith("ACK "));
+}
+
+}  // namespace
+}  // namespace sipshard::testing
