@@ -161,6 +161,39 @@ bool MatchesFolded(std::string_view name, const FoldedName& f) {
 
 }  // namespace
 
+namespace internal {
+namespace {
+
+// Every long name followed by its ':' (folded as above), bucketed by
+// lower-case first letter in kLongNames order, which puts the frequent
+// names first.
+constexpr HeaderPrefixTable MakePrefixTable() {
+  HeaderPrefixTable t{};
+  const auto folded = MakeFolded();
+  for (size_t i = 0; i < std::size(kLongNames); ++i) {
+    const std::string_view name = kLongNames[i].name;
+    HeaderPrefix& e = t.entries[i];
+    e.length = static_cast<uint8_t>(name.size());
+    e.id = kLongNames[i].id;
+    e.lower = folded[i].lower;
+    e.mask = folded[i].mask;
+    e.lower[name.size()] = ':';
+    auto& bucket = t.buckets[static_cast<size_t>(AsciiLower(name[0]) - 'a')];
+    size_t slot = 0;
+    while (bucket[slot] != 0) ++slot;  // past the bucket: not a constant expression
+    bucket[slot] = static_cast<uint8_t>(i + 1);
+  }
+  return t;
+}
+static_assert(std::size(kLongNames) <= std::tuple_size_v<decltype(HeaderPrefixTable::entries)>);
+static_assert(kMaxNameLength + 1 <= std::tuple_size_v<decltype(HeaderPrefix::lower)>);
+
+}  // namespace
+
+constexpr HeaderPrefixTable kHeaderPrefixes = MakePrefixTable();
+
+}  // namespace internal
+
 HeaderId LookupHeaderId(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength) return HeaderId::kOther;
   const char first = AsciiLower(name[0]);

@@ -8,7 +8,20 @@ namespace {
 
 bool ParseHeaderParams(std::string_view params, NameAddr* out) {
   out->params = params;
-  if (!params.empty() && params.front() != ';') return false;
+  if (params.empty()) return true;
+  if (params.front() != ';') return false;
+  // From/To usually carry just ";tag=token": when the value runs to the end
+  // without a quote, ';' or LWS, ParamIterator would yield exactly that one
+  // parameter, so the tag can be taken directly.
+  constexpr std::string_view kTag = ";tag=";
+  if (!internal::force_general_paths && params.substr(0, kTag.size()) == kTag &&
+      (params.size() == kTag.size() || params[kTag.size()] != '"')) {
+    const std::string_view value = params.substr(kTag.size());
+    if (internal::FindClass(value, internal::kClassSemi | internal::kClassLws) == value.size()) {
+      out->tag = value;
+      return true;
+    }
+  }
   ParamIterator it(params);
   std::string_view name, value;
   while (it.Next(&name, &value)) {

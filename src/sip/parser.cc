@@ -15,6 +15,28 @@ size_t FindLf(std::string_view s, size_t from) {
   return p == nullptr ? npos : static_cast<size_t>(static_cast<const char*>(p) - s.data());
 }
 
+// True if `s` holds a byte ≤ 0x20 or 0x7f. Eight bytes at a time: Call-IDs
+// are long and checked on every message.
+bool HasCtlOrSpace(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    // Exact "some byte < 0x21" and "some byte == 0x7f" tests (the classic
+    // has-less-than and has-zero bit tricks; no false positives as booleans).
+    const uint64_t below = (w - kOnes * 0x21) & ~w & kHighs;
+    const uint64_t x = w ^ (kOnes * 0x7f);
+    const uint64_t del = (x - kOnes) & ~x & kHighs;
+    if ((below | del) != 0) return true;
+  }
+  for (; i < s.size(); ++i) {
+    if (static_cast<unsigned char>(s[i]) <= ' ' || s[i] == 0x7f) return true;
+  }
+  return false;
+}
+
 enum class VersionCheck { kOk, kUnsupported, kInvalid };
 
 // SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, "SIP" case-insensitive.
@@ -82,9 +104,11 @@ ParseError ParseRequestLine(std::string_view line, const ParseLimits& limits, Me
   msg->request_uri_text = line.substr(sp1 + 1, sp2 - sp1 - 1);
   // Exactly one SP separates the elements (§7.1): extra spaces end up
   // inside the URI, which can never hold unescaped white space.
-  std::optional<Uri> uri = ParseUri(msg->request_uri_text);
-  if (!uri) return ParseError::kBadRequestUri;
-  msg->request_uri = *uri;
+  Uri* const uri = &msg->request_uri;
+  if (!internal::ParseUriInto(msg->request_uri_text, uri)) {
+    *uri = Uri();  // as if never parsed
+    return ParseError::kBadRequestUri;
+  }
   // §19.1.1: headers are not allowed in a SIP Request-URI (RFC 4475 §3.1.2.11).
   if (!uri->headers.empty() || (uri->scheme != UriScheme::kOther && uri->raw.back() == '?')) {
     return ParseError::kBadRequestUri;
@@ -110,8 +134,14 @@ ParseError ParseKeyHeaders(Message* msg) {
       ListSplitter elements(via->value);
       found = elements.Next(&top);
     }
-    if (!found || !ParseVia(top, &msg->top_via)) note(ParseError::kBadVia);
+    if (!found) {
+      msg->top_via = Via();
+      note(ParseError::kBadVia);
+    } else if (!ParseVia(top, &msg->top_via)) {
+      note(ParseError::kBadVia);
+    }
   } else {
+    msg->top_via = Via();
     note(ParseError::kMissingVia);
   }
 
@@ -120,25 +150,20 @@ ParseError ParseKeyHeaders(Message* msg) {
       note(ParseError::kBadFrom);
     }
   } else {
+    msg->from = NameAddr();
     note(ParseError::kMissingFrom);
   }
   if (const HeaderField* to = msg->Find(HeaderId::kTo)) {
     if (!ParseNameAddr(to->value, &msg->to) || msg->to.is_wildcard) note(ParseError::kBadTo);
   } else {
+    msg->to = NameAddr();
     note(ParseError::kMissingTo);
   }
 
   if (const HeaderField* call_id = msg->Find(HeaderId::kCallId)) {
     msg->call_id = call_id->value;
     // callid = word [ "@" word ]: no white space or control characters.
-    bool ok = !msg->call_id.empty();
-    for (char c : msg->call_id) {
-      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
-        ok = false;
-        break;
-      }
-    }
-    if (!ok) note(ParseError::kBadCallId);
+    if (msg->call_id.empty() || HasCtlOrSpace(msg->call_id)) note(ParseError::kBadCallId);
   } else {
     note(ParseError::kMissingCallId);
   }
@@ -166,6 +191,37 @@ ParseError ParseKeyHeaders(Message* msg) {
     if (msg->Count(id) > 1) note(ParseError::kDuplicateHeader);
   }
   return error;
+}
+
+// Message::Clear() minus top_via, from and to: those are big, and
+// ParseKeyHeaders sets each of them on every path (parsed or reset), so
+// ParseMessage resets them itself only where it returns before that.
+void ClearForParse(Message* msg) {
+  msg->data = {};
+  msg->is_request = false;
+  msg->start_line = {};
+  msg->method = Method::kOther;
+  msg->method_text = {};
+  msg->request_uri_text = {};
+  msg->request_uri = Uri();
+  msg->status_code = 0;
+  msg->reason_phrase = {};
+  msg->header_count = 0;
+  msg->first_index.fill(Message::kNoHeader);
+  msg->counts.fill(0);
+  msg->headers_end = 0;
+  msg->body = {};
+  msg->top_via_field = Message::kNoHeader;
+  msg->call_id = {};
+  msg->cseq = CSeq();
+  msg->max_forwards = -1;
+  msg->content_length = -1;
+}
+
+void ResetKeyFields(Message* msg) {
+  msg->top_via = Via();
+  msg->from = NameAddr();
+  msg->to = NameAddr();
 }
 
 }  // namespace
@@ -197,11 +253,14 @@ void Message::Clear() {
 
 ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Message* msg,
                         Framing framing) {
-  msg->Clear();
+  ClearForParse(msg);
   // §7.5: CRLFs before the start line are ignored (and are keep-alives).
   size_t pos = 0;
   while (pos < bytes.size() && (bytes[pos] == '\r' || bytes[pos] == '\n')) ++pos;
-  if (pos == bytes.size()) return ParseError::kEmpty;
+  if (pos == bytes.size()) {
+    ResetKeyFields(msg);
+    return ParseError::kEmpty;
+  }
   msg->data = bytes;
 
   ParseError error = ParseError::kNone;
@@ -217,7 +276,10 @@ ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Messa
   const ParseError start_error = (start_line.size() >= 4 && EqualsIgnoreCase(start_line.substr(0, 4), "SIP/"))
                                      ? ParseStatusLine(start_line, msg)
                                      : ParseRequestLine(start_line, limits, msg);
-  if (start_error == ParseError::kBadStartLine) return start_error;
+  if (start_error == ParseError::kBadStartLine) {
+    ResetKeyFields(msg);
+    return start_error;
+  }
   note(start_error);
   if (bytes.size() > limits.max_message_size) note(ParseError::kMessageTooLarge);
 
@@ -250,26 +312,34 @@ ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Messa
       note(ParseError::kHeaderLineTooLong);
       continue;
     }
-    // header-name = token; HCOLON = *( SP / HTAB ) ":" SWS. One forward scan.
-    size_t name_end = 0;
-    while (name_end < line.size() && IsTokenChar(line[name_end])) ++name_end;
+    // Most lines start "Known-Name:"; one table lookup and a couple of word
+    // compares settle name, colon and id at once. Anything else (compact
+    // forms, unknown names, space before the colon) takes the general scan.
+    HeaderId id = HeaderId::kOther;
+    size_t name_end =
+        internal::force_general_paths ? 0 : internal::MatchKnownHeaderName(line, &id);
     size_t colon = name_end;
-    while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
-    if (name_end == 0 || colon == line.size() || line[colon] != ':') {
-      note(ParseError::kBadHeaderLine);
-      continue;
+    if (name_end == 0) {
+      // header-name = token; HCOLON = *( SP / HTAB ) ":" SWS. One forward scan.
+      while (name_end < line.size() && IsTokenChar(line[name_end])) ++name_end;
+      colon = name_end;
+      while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
+      if (name_end == 0 || colon == line.size() || line[colon] != ':') {
+        note(ParseError::kBadHeaderLine);
+        continue;
+      }
+      id = LookupHeaderId(line.substr(0, name_end));
     }
-    std::string_view name = line.substr(0, name_end);
     HeaderField& field = msg->header_fields[msg->header_count];
-    field.id = LookupHeaderId(name);
-    field.name = name;
+    field.id = id;
+    field.name = line.substr(0, name_end);
     field.value = TrimLws(line.substr(colon + 1));
     field.line = line;
-    const size_t id = static_cast<size_t>(field.id);
-    if (msg->first_index[id] == Message::kNoHeader) {
-      msg->first_index[id] = static_cast<uint8_t>(msg->header_count);
+    const size_t index = static_cast<size_t>(id);
+    if (msg->first_index[index] == Message::kNoHeader) {
+      msg->first_index[index] = static_cast<uint8_t>(msg->header_count);
     }
-    if (msg->counts[id] < 0xff) ++msg->counts[id];
+    if (msg->counts[index] < 0xff) ++msg->counts[index];
     ++msg->header_count;
   }
 

@@ -2,17 +2,6 @@
 
 namespace sipshard::sip {
 
-std::optional<uint64_t> ParseDecimal(std::string_view digits, uint64_t max) {
-  if (digits.empty() || digits.size() > 19) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : digits) {
-    if (!IsDigit(c)) return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v > max) return std::nullopt;
-  return v;
-}
-
 size_t SkipQuotedString(std::string_view s, size_t start) {
   for (size_t i = start + 1; i < s.size(); ++i) {
     if (s[i] == '\\') {

@@ -15,18 +15,26 @@ bool IsAlnum(char c) {
 
 // IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each ≤ 255.
 bool IsIpv4Address(std::string_view s) {
-  int parts = 0;
-  size_t i = 0;
-  while (true) {
-    size_t j = i;
-    int value = 0;
-    while (j < s.size() && j - i < 4 && IsDigit(s[j])) value = value * 10 + (s[j++] - '0');
-    if (j == i || j - i > 3 || value > 255) return false;
-    ++parts;
-    if (j == s.size()) return parts == 4;
-    if (s[j] != '.' || parts == 4) return false;
-    i = j + 1;
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0) {
+      if (p == end || *p != '.') return false;
+      ++p;
+    }
+    // One to three digits, unrolled: a fourth digit is an error.
+    if (p == end || !IsDigit(*p)) return false;
+    int value = *p++ - '0';
+    if (p != end && IsDigit(*p)) {
+      value = value * 10 + (*p++ - '0');
+      if (p != end && IsDigit(*p)) {
+        value = value * 10 + (*p++ - '0');
+        if (p != end && IsDigit(*p)) return false;
+      }
+    }
+    if (value > 255) return false;
   }
+  return p == end;
 }
 
 // IPv6address (RFC 3261 §25.1, RFC 4291 §2.2): up to eight 1-4 digit hex
@@ -114,6 +122,9 @@ bool IsValidHostname(std::string_view host) {
 bool IsValidHost(std::string_view host) {
   if (host.empty()) return false;
   if (host.front() == '[') return IsValidIpv6Reference(host);
+  // Every IPv4address is also a valid hostname (digit labels, the last one
+  // checked as IPv4 again), so trying it first only skips the second scan.
+  if (IsDigit(host.front()) && !internal::force_general_paths && IsIpv4Address(host)) return true;
   return IsValidHostname(host);
 }
 
@@ -146,14 +157,19 @@ std::string_view Uri::Param(std::string_view name) const {
   return FindParam(params, name, &value) ? value : std::string_view();
 }
 
-std::optional<Uri> ParseUri(std::string_view text) {
-  Uri uri;
+namespace internal {
+
+bool ParseUriInto(std::string_view text, Uri* out) {
+  // Filled in place: the Request-URI is parsed on every request, and a Uri
+  // is too big to copy around cheaply.
+  *out = Uri();
+  Uri& uri = *out;
   uri.raw = text;
   const size_t colon = text.find(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  if (colon == std::string_view::npos || colon == 0) return false;
   uri.scheme_text = text.substr(0, colon);
   for (char c : uri.scheme_text) {
-    if (!IsAlnum(c) && c != '+' && c != '-' && c != '.') return std::nullopt;
+    if (!IsAlnum(c) && c != '+' && c != '-' && c != '.') return false;
   }
   if (EqualsIgnoreCase(uri.scheme_text, "sip")) {
     uri.scheme = UriScheme::kSip;
@@ -163,12 +179,12 @@ std::optional<Uri> ParseUri(std::string_view text) {
     uri.scheme = UriScheme::kTel;
   } else {
     for (char c : text) {
-      if (IsLws(c)) return std::nullopt;
+      if (IsLws(c)) return false;
     }
-    return uri;
+    return true;
   }
   std::string_view rest = text.substr(colon + 1);
-  if (rest.empty()) return std::nullopt;
+  if (rest.empty()) return false;
   // One pass: no unescaped white space or control characters anywhere in a
   // URI, and (for SIP) every '%' starts a %HH escape. A host never holds a
   // '%', so checking the whole text is the same as checking userinfo,
@@ -177,16 +193,16 @@ std::optional<Uri> ParseUri(std::string_view text) {
   const uint16_t stop = internal::kClassCtl | (check_escapes ? internal::kClassPercent : 0);
   for (size_t i = internal::FindClass(rest, stop); i < rest.size();
        i += 1 + internal::FindClass(rest.substr(i + 1), stop)) {
-    if (rest[i] != '%') return std::nullopt;  // white space or a control character
-    if (i + 2 >= rest.size() || !IsHex(rest[i + 1]) || !IsHex(rest[i + 2])) return std::nullopt;
+    if (rest[i] != '%') return false;  // white space or a control character
+    if (i + 2 >= rest.size() || !IsHex(rest[i + 1]) || !IsHex(rest[i + 2])) return false;
   }
 
   if (uri.scheme == UriScheme::kTel) {
     const size_t semi = rest.find(';');
     uri.user = rest.substr(0, semi);
     if (semi != std::string_view::npos) uri.params = rest.substr(semi);
-    if (uri.user.empty() || !HasValidEscapes(uri.user)) return std::nullopt;
-    return uri;
+    if (uri.user.empty() || !HasValidEscapes(uri.user)) return false;
+    return true;
   }
 
   // userinfo never holds an unescaped '@', and params/headers cannot either,
@@ -197,31 +213,29 @@ std::optional<Uri> ParseUri(std::string_view text) {
     const size_t pw = userinfo.find(':');
     uri.user = userinfo.substr(0, pw);
     if (pw != std::string_view::npos) uri.password = userinfo.substr(pw + 1);
-    if (uri.user.empty()) return std::nullopt;
+    if (uri.user.empty()) return false;
     rest = rest.substr(at + 1);
   }
 
   size_t host_end = 0;
   if (!rest.empty() && rest.front() == '[') {
     host_end = rest.find(']');
-    if (host_end == std::string_view::npos) return std::nullopt;
+    if (host_end == std::string_view::npos) return false;
     ++host_end;
     uri.host_is_ipv6 = true;
   } else {
-    while (host_end < rest.size() && rest[host_end] != ':' && rest[host_end] != ';' &&
-           rest[host_end] != '?') {
-      ++host_end;
-    }
+    host_end = internal::FindClass(rest, internal::kClassColon | internal::kClassSemi |
+                                             internal::kClassQuestion);
   }
   uri.host = rest.substr(0, host_end);
-  if (!IsValidHost(uri.host)) return std::nullopt;
+  if (!IsValidHost(uri.host)) return false;
   rest = rest.substr(host_end);
 
   if (!rest.empty() && rest.front() == ':') {
     size_t p = 1;
     while (p < rest.size() && IsDigit(rest[p])) ++p;
     const std::optional<uint64_t> port = ParseDecimal(rest.substr(1, p - 1), 65535);
-    if (!port) return std::nullopt;
+    if (!port) return false;
     uri.has_port = true;
     uri.port = static_cast<uint16_t>(*port);
     rest = rest.substr(p);
@@ -229,12 +243,20 @@ std::optional<Uri> ParseUri(std::string_view text) {
   const size_t question = rest.find('?');
   uri.params = rest.substr(0, question);
   if (question != std::string_view::npos) uri.headers = rest.substr(question + 1);
-  if (!uri.params.empty() && uri.params.front() != ';') return std::nullopt;
+  if (!uri.params.empty() && uri.params.front() != ';') return false;
   ParamIterator params(uri.params);
   std::string_view name, value;
   while (params.Next(&name, &value)) {
   }
-  if (!params.ok()) return std::nullopt;
+  if (!params.ok()) return false;
+  return true;
+}
+
+}  // namespace internal
+
+std::optional<Uri> ParseUri(std::string_view text) {
+  Uri uri;
+  if (!internal::ParseUriInto(text, &uri)) return std::nullopt;
   return uri;
 }
 

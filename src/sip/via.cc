@@ -38,10 +38,20 @@ bool ParseVia(std::string_view element, Via* via) {
   *via = Via();
   via->raw = element;
   std::string_view s = TrimLeadingLws(element);
-  via->protocol_name = TakeToken(&s);
-  if (via->protocol_name.empty() || !TakeChar(&s, '/')) return false;
-  via->protocol_version = TakeToken(&s);
-  if (via->protocol_version.empty() || !TakeChar(&s, '/')) return false;
+  // Nearly every Via says "SIP/2.0/": TakeToken and TakeChar would split it
+  // the same way (no LWS to skip when s[8] is not LWS).
+  constexpr std::string_view kSip20 = "SIP/2.0/";
+  if (!internal::force_general_paths && s.size() > kSip20.size() &&
+      s.substr(0, kSip20.size()) == kSip20 && !IsLws(s[kSip20.size()])) {
+    via->protocol_name = s.substr(0, 3);
+    via->protocol_version = s.substr(4, 3);
+    s.remove_prefix(kSip20.size());
+  } else {
+    via->protocol_name = TakeToken(&s);
+    if (via->protocol_name.empty() || !TakeChar(&s, '/')) return false;
+    via->protocol_version = TakeToken(&s);
+    if (via->protocol_version.empty() || !TakeChar(&s, '/')) return false;
+  }
   via->transport = TakeToken(&s);
   if (via->transport.empty()) return false;
 
@@ -53,10 +63,8 @@ bool ParseVia(std::string_view element, Via* via) {
     ++host_end;
     via->host_is_ipv6 = true;
   } else {
-    while (host_end < s.size() && s[host_end] != ':' && s[host_end] != ';' &&
-           !IsLws(s[host_end]) && s[host_end] != '(') {
-      ++host_end;
-    }
+    using namespace internal;  // NOLINT: the character classes
+    host_end = FindClass(s, kClassColon | kClassSemi | kClassLws | kClassLParen);
   }
   via->host = s.substr(0, host_end);
   if (!IsValidHost(via->host)) return false;
@@ -93,7 +101,7 @@ bool ParseVia(std::string_view element, Via* via) {
   ParamIterator it(s);
   std::string_view name, value;
   while (it.Next(&name, &value)) {
-    if (EqualsIgnoreCase(name, "branch")) {
+    if (name.size() == 6 && EqualsIgnoreCase(name, "branch")) {
       if (value.empty()) return false;
       via->branch = value;
     } else if (EqualsIgnoreCase(name, "received")) {

@@ -7,7 +7,9 @@
 // scanner that picks the shard.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace sipshard::sip {
@@ -68,5 +70,69 @@ std::string_view HeaderName(HeaderId id);
 // split across several header lines (RFC 3261 §7.3.1). The proxy needs this
 // to pop the top Via or Route element without touching the rest.
 bool IsListHeader(HeaderId id);
+
+namespace internal {
+
+// The parser's shortcut for the usual spelling "Long-Name:" (any case, no
+// white space before the colon). Each long name with its ':' appended,
+// lower-cased, and a mask with 0x20 on the letters: (byte | mask) == lower
+// holds exactly for the case variants of the letters and for the other
+// bytes as written. Defined in header_id.cc from the same name list as
+// LookupHeaderId.
+struct HeaderPrefix {
+  uint8_t length = 0;  // of the name, without ':'
+  HeaderId id = HeaderId::kOther;
+  std::array<char, 24> lower{};
+  std::array<char, 24> mask{};
+};
+struct HeaderPrefixTable {
+  std::array<std::array<uint8_t, 8>, 26> buckets{};  // by first letter: entry index + 1, 0 ends
+  std::array<HeaderPrefix, 48> entries{};
+};
+extern const HeaderPrefixTable kHeaderPrefixes;
+
+template <typename T>
+bool PrefixWordMatches(const char* p, const HeaderPrefix& e, size_t at) {
+  T a, m, l;
+  std::memcpy(&a, p + at, sizeof(T));
+  std::memcpy(&m, e.mask.data() + at, sizeof(T));
+  std::memcpy(&l, e.lower.data() + at, sizeof(T));
+  return (a | m) == l;
+}
+
+// If `line` starts with a known long name immediately followed by ':', sets
+// *id and returns the name's length; otherwise returns 0. A match implies
+// the general scan (token name, optional SP/HT, ':', LookupHeaderId) finds
+// the same name and id. Inline: it runs once per header line.
+[[gnu::always_inline]] inline size_t MatchKnownHeaderName(std::string_view line, HeaderId* id) {
+  if (line.empty()) return 0;
+  const size_t letter = static_cast<size_t>((line[0] | 0x20) - 'a');
+  if (letter >= 26) return 0;
+  for (const uint8_t slot : kHeaderPrefixes.buckets[letter]) {
+    if (slot == 0) return 0;
+    const HeaderPrefix& e = kHeaderPrefixes.entries[slot - 1];
+    const size_t n = e.length + size_t{1};  // with the ':'
+    if (line.size() < n) continue;
+    const char* p = line.data();
+    bool match;
+    if (n < 4) {
+      match = PrefixWordMatches<uint16_t>(p, e, 0) && PrefixWordMatches<uint16_t>(p, e, n - 2);
+    } else if (n < 8) {
+      match = PrefixWordMatches<uint32_t>(p, e, 0) && PrefixWordMatches<uint32_t>(p, e, n - 4);
+    } else if (n <= 16) {
+      match = PrefixWordMatches<uint64_t>(p, e, 0) && PrefixWordMatches<uint64_t>(p, e, n - 8);
+    } else {
+      match = PrefixWordMatches<uint64_t>(p, e, 0) && PrefixWordMatches<uint64_t>(p, e, 8) &&
+              PrefixWordMatches<uint64_t>(p, e, n - 8);
+    }
+    if (match) {
+      *id = e.id;
+      return e.length;
+    }
+  }
+  return 0;
+}
+
+}  // namespace internal
 
 }  // namespace sipshard::sip

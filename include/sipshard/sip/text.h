@@ -30,6 +30,9 @@ inline constexpr uint16_t kClassQuestion = 1 << 7;  // '?'
 inline constexpr uint16_t kClassCtl = 1 << 8;       // 0x00-0x20 and 0x7f (incl. SP)
 inline constexpr uint16_t kClassPercent = 1 << 9;   // '%'
 inline constexpr uint16_t kClassHostChar = 1 << 10;  // ALPHA DIGIT '-' (hostname labels)
+inline constexpr uint16_t kClassColon = 1 << 11;     // ':'
+inline constexpr uint16_t kClassLParen = 1 << 12;    // '('
+inline constexpr uint16_t kClassBackslash = 1 << 13;  // '\\'
 constexpr std::array<uint16_t, 256> MakeCharClasses() {
   std::array<uint16_t, 256> t{};
   for (int c = 0; c <= 0x20; ++c) t[c] |= kClassCtl;
@@ -50,6 +53,9 @@ constexpr std::array<uint16_t, 256> MakeCharClasses() {
   for (int c = 'a'; c <= 'z'; ++c) t[c] |= kClassHostChar;
   for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kClassHostChar;
   t['-'] |= kClassHostChar;
+  t[':'] |= kClassColon;
+  t['('] |= kClassLParen;
+  t['\\'] |= kClassBackslash;
   return t;
 }
 inline constexpr std::array<uint16_t, 256> kCharClasses = MakeCharClasses();
@@ -68,6 +74,12 @@ inline size_t FindClass(std::string_view s, uint16_t classes) {
   while (i < s.size() && !HasClass(s[i], classes)) ++i;
   return i;
 }
+
+// Test hook: when true, the parsers skip their fast paths (each one a
+// shortcut for the common spelling of something the general code also
+// handles) so that tests can check both give identical results. Not
+// thread-safe; only tests set it.
+inline bool force_general_paths = false;
 }  // namespace internal
 
 constexpr bool IsLws(char c) { return internal::HasClass(c, internal::kClassLws); }
@@ -99,7 +111,18 @@ inline std::string_view TrimLws(std::string_view s) { return TrimTrailingLws(Tri
 
 // Parses a decimal integer made only of digits (no sign, no spaces) that is
 // at most `max`. Returns nullopt on empty input, non-digits or overflow.
-std::optional<uint64_t> ParseDecimal(std::string_view digits, uint64_t max);
+// Inline: it runs on Content-Length, Max-Forwards, CSeq and ports of every
+// message.
+inline std::optional<uint64_t> ParseDecimal(std::string_view digits, uint64_t max) {
+  if (digits.empty() || digits.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (!IsDigit(c)) return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return v;
+}
 
 // Returns the index just past the closing quote of the quoted-string that
 // starts at s[start] == '"', honouring quoted-pair escapes (§25.1), or npos

@@ -41,6 +41,12 @@ struct Uri {
 // (a proxy forwards what it does not understand). Returns nullopt on error.
 std::optional<Uri> ParseUri(std::string_view text);
 
+namespace internal {
+// ParseUri without the copy: fills *out in place (left unspecified on
+// failure). For the parser's hot path.
+bool ParseUriInto(std::string_view text, Uri* out);
+}  // namespace internal
+
 // Returns true if `host` is a syntactically valid hostname, IPv4 address or
 // bracketed IPv6 reference (RFC 3261 §25.1, RFC 5118).
 bool IsValidHost(std::string_view host);
