@@ -732,7 +732,7 @@ void ReadServer(Diagnostics& diag, const toml::table& table, ServerConfig& serve
               Cat("expected a host name or IP address, got ", Quote(host)));
     }
   }
-  r.Integer("receive_threads", 1, kMaxReceiveThreads, server.receive_threads);
+  r.Integer("receive_threads", 0, kMaxReceiveThreads, server.receive_threads);
   r.Integer("shards", 1, kMaxShards, server.shards);
   if (const toml::node* node = r.Find("cpu_affinity")) {
     if (const auto* flag = node->as_boolean()) {
@@ -842,42 +842,84 @@ void ReadDestination(Diagnostics& diag, const toml::table& table, std::string pa
   ReadAttributes(r, destination);
 }
 
+// Reads an array of status codes and classes ([408, "5xx"]) at `key`, if
+// present, into `out` (replacing its default).
+void ReadCodeSet(TableReader& r, std::string_view key, StatusCodeSet& out) {
+  if (r.Find(key) == nullptr) return;
+  StatusCodeSet codes;
+  r.ForEach(key, "an array of status codes and classes like [408, \"5xx\"]",
+            [&](const toml::node& node, const std::string& element_path, Position position) {
+              if (const auto* code = node.as_integer();
+                  code != nullptr && code->get() >= StatusCodeSet::kMin &&
+                  code->get() <= StatusCodeSet::kMax) {
+                codes.Add(static_cast<int>(code->get()));
+                return;
+              }
+              if (const auto* text = node.as_string()) {
+                std::string_view s = text->get();
+                if (s.size() == 3 && s[0] >= '3' && s[0] <= '6' &&
+                    absl::ascii_tolower(static_cast<unsigned char>(s[1])) == 'x' &&
+                    absl::ascii_tolower(static_cast<unsigned char>(s[2])) == 'x') {
+                  codes.AddClass(s[0] - '0');
+                  return;
+                }
+              }
+              r.diag().Error(position, element_path,
+                             Cat("expected a status code in 300..699 or a class "
+                                 "\"3xx\"..\"6xx\", got ",
+                                 Describe(node)));
+            });
+  out = codes;
+}
+
+void ReadProbing(Diagnostics& diag, const toml::table& table, std::string path,
+                 ProbingConfig& probing) {
+  TableReader r(diag, table, std::move(path),
+                {"enabled", "interval_ms", "timeout_ms", "fall", "rise", "accepted_codes"});
+  r.Bool("enabled", probing.enabled);
+  r.Integer("interval_ms", 10, 3'600'000, probing.interval_ms);
+  r.Integer("timeout_ms", 10, 600'000, probing.timeout_ms);
+  r.Integer("fall", 1, 100, probing.fall);
+  r.Integer("rise", 1, 100, probing.rise);
+  ReadCodeSet(r, "accepted_codes", probing.accepted_codes);
+  if (probing.timeout_ms > probing.interval_ms && r.Find("timeout_ms") == nullptr) {
+    probing.timeout_ms = probing.interval_ms;  // the default shrinks with the interval
+  } else if (probing.timeout_ms > probing.interval_ms) {
+    r.Error("timeout_ms",
+            Cat("timeout_ms (", probing.timeout_ms, ") must not exceed interval_ms (",
+                probing.interval_ms, "): one probe per destination is in flight at a time"));
+  }
+}
+
 void ReadSet(Diagnostics& diag, const toml::table& table, std::string path,
              DestinationSetConfig& set) {
   TableReader r(diag, table, std::move(path),
                 {"name", "id", "algorithm", "mode", "max_attempts", "failover_codes",
-                 "destinations"});
+                 "destinations", "failure_reply_code", "failure_reply_reason", "probing",
+                 "passive_fall", "passive_hold_ms", "retry_after_max_ms"});
   if (r.Require("name")) r.Name("name", set.name);
   r.Integer("id", 1, kMaxSetId, set.id);
   r.Enumerated<Algorithm>("algorithm", kAlgorithmNames, set.algorithm);
   r.Enumerated<ForwardMode>("mode", kForwardModeNames, set.mode);
   r.Integer("max_attempts", 1, kMaxAttempts, set.max_attempts);
-  if (r.Find("failover_codes") != nullptr) {
-    StatusCodeSet codes;
-    r.ForEach("failover_codes", "an array of status codes and classes like [408, \"5xx\"]",
-              [&](const toml::node& node, const std::string& element_path, Position position) {
-                if (const auto* code = node.as_integer();
-                    code != nullptr && code->get() >= StatusCodeSet::kMin &&
-                    code->get() <= StatusCodeSet::kMax) {
-                  codes.Add(static_cast<int>(code->get()));
-                  return;
-                }
-                if (const auto* text = node.as_string()) {
-                  std::string_view s = text->get();
-                  if (s.size() == 3 && s[0] >= '3' && s[0] <= '6' &&
-                      absl::ascii_tolower(static_cast<unsigned char>(s[1])) == 'x' &&
-                      absl::ascii_tolower(static_cast<unsigned char>(s[2])) == 'x') {
-                    codes.AddClass(s[0] - '0');
-                    return;
-                  }
-                }
-                diag.Error(position, element_path,
-                           Cat("expected a status code in 300..699 or a class "
-                                        "\"3xx\"..\"6xx\", got ",
-                                        Describe(node)));
-              });
-    set.failover_codes = codes;
+  ReadCodeSet(r, "failover_codes", set.failover_codes);
+  const bool code_ok = r.Integer("failure_reply_code", 300, 699, set.failure_reply_code);
+  if (r.String("failure_reply_reason", set.failure_reply_reason)) {
+    if (HasControlCharacters(set.failure_reply_reason)) {
+      r.Error("failure_reply_reason", "must not contain control characters");
+    } else if (r.Find("failure_reply_code") == nullptr) {
+      r.Error("failure_reply_reason", "needs failure_reply_code");
+    }
   }
+  if (code_ok && set.failure_reply_reason.empty()) {
+    set.failure_reply_reason = StandardReasonPhrase(set.failure_reply_code);
+  }
+  if (const toml::table* probing = r.Table("probing", "a table ([sets.probing])")) {
+    ReadProbing(diag, *probing, r.PathOf("probing"), set.probing);
+  }
+  r.Integer("passive_fall", 0, 1000, set.passive_fall);
+  r.Integer("passive_hold_ms", 100, 3'600'000, set.passive_hold_ms);
+  r.Integer("retry_after_max_ms", 0, 86'400'000, set.retry_after_max_ms);
   if (r.Require("destinations", " (add [[sets.destinations]] entries)")) {
     r.ForEach("destinations", "an array of tables ([[sets.destinations]])",
               [&](const toml::node& node, const std::string& element_path, Position position) {
@@ -892,9 +934,154 @@ void ReadSet(Diagnostics& diag, const toml::table& table, std::string path,
   }
 }
 
+// ---- routing rules: header edits, templates, attributes ------------------------
+
+// Reads an array of "Name: value ${var}" strings into compiled templates.
+void ReadHeaderTemplates(TableReader& r, std::string_view key, std::vector<HeaderTemplate>& out) {
+  if (const toml::node* node = r.Find(key);
+      node != nullptr && node->is_array() && node->as_array()->size() > kMaxRuleHeaders) {
+    r.Error(key, Cat("at most ", kMaxRuleHeaders, " header lines, got ", r.Find(key)->as_array()->size()));
+  }
+  r.ForEach(key, "an array of header lines like [\"X-Route: ${route.name}\"]",
+            [&](const toml::node& node, const std::string& path, Position position) {
+              std::string text;
+              HeaderTemplate compiled;
+              std::string error = CheckString(node, text);
+              if (error.empty()) error = CompileHeaderTemplate(text, compiled);
+              if (!error.empty()) {
+                r.diag().Error(position, path, std::move(error));
+                return;
+              }
+              out.push_back(std::move(compiled));
+            });
+}
+
+// Reads an array of header names to remove.
+void ReadHeaderRefs(TableReader& r, std::string_view key, std::vector<HeaderRef>& out) {
+  if (const toml::node* node = r.Find(key);
+      node != nullptr && node->is_array() && node->as_array()->size() > kMaxRuleHeaders) {
+    r.Error(key, Cat("at most ", kMaxRuleHeaders, " header names, got ", r.Find(key)->as_array()->size()));
+  }
+  r.ForEach(key, "an array of header names like [\"Server\"]",
+            [&](const toml::node& node, const std::string& path, Position position) {
+              std::string text;
+              HeaderRef header;
+              std::string error = CheckString(node, text);
+              if (error.empty()) error = CompileHeaderRef(text, header);
+              if (error.empty()) error = CheckHeaderEditable(header);
+              if (!error.empty()) {
+                r.diag().Error(position, path, std::move(error));
+                return;
+              }
+              out.push_back(std::move(header));
+            });
+}
+
+// headers = [{ name = "X-Foo", value = "bar" }, { name = "P-Asserted-Identity", present = true }]
+void ReadHeaderConditions(TableReader& r, std::vector<HeaderCondition>& out) {
+  r.ForEach("headers",
+            "an array of tables like [{ name = \"X-Foo\", value = \"bar\" }]",
+            [&](const toml::node& node, const std::string& path, Position position) {
+              const auto* table = node.as_table();
+              if (table == nullptr) {
+                r.diag().Error(position, path, Cat("expected a table, got ", Describe(node)));
+                return;
+              }
+              TableReader h(r.diag(), *table, path, {"name", "value", "present"});
+              HeaderCondition condition;
+              if (std::string name; h.Require("name") && h.String("name", name)) {
+                if (std::string error = CompileHeaderRef(name, condition.header); !error.empty()) {
+                  h.Error("name", std::move(error));
+                }
+              }
+              condition.has_value = h.String("value", condition.value);
+              if (condition.has_value && HasControlCharacters(condition.value)) {
+                h.Error("value", "must not contain control characters");
+              }
+              const bool has_present = h.Find("present") != nullptr;
+              h.Bool("present", condition.present);
+              if (condition.has_value && has_present) {
+                h.Error("present", "give either \"value\" or \"present\", not both");
+              } else if (!condition.has_value && !has_present) {
+                h.TableError("needs \"value\" (a field equals it) or \"present\" (true/false)");
+              }
+              out.push_back(std::move(condition));
+            });
+}
+
+// attrs = { carrier = "a" }: transaction attributes set by the rule. The
+// limits are those of txn::Attributes (fixed storage per transaction).
+void ReadRouteAttrs(TableReader& r, std::vector<std::pair<std::string, std::string>>& out) {
+  constexpr size_t kMaxEntries = 8;
+  constexpr size_t kMaxKey = 23;
+  constexpr size_t kMaxValue = 63;
+  const toml::table* attrs = r.Table("attrs", "a table of strings like { carrier = \"a\" }");
+  if (attrs == nullptr) return;
+  const std::string base = r.PathOf("attrs");
+  if (attrs->size() > kMaxEntries) {
+    r.Error("attrs", Cat("at most ", kMaxEntries, " attributes per route, got ", attrs->size()));
+  }
+  for (auto&& [key, node] : *attrs) {
+    const std::string path = JoinPath(base, key.str());
+    const Position position = EntryPosition(key, node);
+    r.diag().Remember(path, position);
+    std::string value;
+    std::string error = CheckString(node, value);
+    if (error.empty() && (key.str().size() > kMaxKey || !IsValidName(key.str()))) {
+      error = Cat("attribute names are 1..", kMaxKey,
+                  " letters, digits, \"_\", \".\" and \"-\"");
+    }
+    if (error.empty() && value.size() > kMaxValue) {
+      error = Cat("attribute values are at most ", kMaxValue, " bytes, got ", value.size());
+    }
+    if (error.empty() && HasControlCharacters(value)) error = "must not contain control characters";
+    if (!error.empty()) {
+      r.diag().Error(position, path, std::move(error));
+      continue;
+    }
+    out.emplace_back(std::string(key.str()), std::move(value));
+  }
+}
+
+void ReadOnReply(Diagnostics& diag, const toml::table& table, std::string path,
+                 RouteConfig::OnReply& on_reply) {
+  TableReader r(diag, table, std::move(path), {"add_headers", "remove_headers"});
+  ReadHeaderTemplates(r, "add_headers", on_reply.add_headers);
+  ReadHeaderRefs(r, "remove_headers", on_reply.remove_headers);
+}
+
+void ReadOnFailure(Diagnostics& diag, const toml::table& table, std::string path,
+                   RouteConfig::OnFailure& on_failure) {
+  TableReader r(diag, table, std::move(path), {"action", "reply_code", "reply_reason"});
+  on_failure.configured = true;
+  const bool action_known =
+      r.Require("action") &&
+      r.Enumerated<FailureReaction>("action", kFailureReactionNames, on_failure.action);
+  const bool code_ok = r.Integer("reply_code", 300, 699, on_failure.reply_code);
+  const bool has_reason = r.String("reply_reason", on_failure.reply_reason);
+  if (has_reason && HasControlCharacters(on_failure.reply_reason)) {
+    r.Error("reply_reason", "must not contain control characters");
+  }
+  if (!action_known) return;
+  if (on_failure.action == FailureReaction::kReply) {
+    r.Require("reply_code", " (action \"reply\" needs a status code)");
+    if (code_ok && !has_reason) {
+      on_failure.reply_reason = StandardReasonPhrase(on_failure.reply_code);
+    }
+  } else {
+    for (std::string_view key : {"reply_code", "reply_reason"}) {
+      if (r.Find(key) != nullptr) {
+        r.Error(key, "only valid with action = \"reply\", this on_failure's action is "
+                     "\"relay_best\"");
+      }
+    }
+  }
+}
+
 void ReadMatch(Diagnostics& diag, const toml::table& table, std::string path, RouteMatch& match) {
   TableReader r(diag, table, std::move(path),
-                {"methods", "ruri_user_prefix", "ruri_host", "source_cidrs"});
+                {"methods", "ruri_user_prefix", "ruri_host", "source_cidrs", "ruri_user_regex",
+                 "ruri_host_regex", "headers"});
   r.ForEach("methods", "an array of method names like [\"INVITE\"]",
             [&](const toml::node& node, const std::string& element_path, Position position) {
               const auto* text = node.as_string();
@@ -933,12 +1120,23 @@ void ReadMatch(Diagnostics& diag, const toml::table& table, std::string path, Ro
               }
               match.source_cidrs.push_back(std::move(block));
             });
+  // Compiled once here; a bad pattern is a load error, never a runtime one.
+  for (auto [key, regex] : {std::pair{"ruri_user_regex", &match.ruri_user_regex},
+                            std::pair{"ruri_host_regex", &match.ruri_host_regex}}) {
+    std::string pattern;
+    if (!r.String(key, pattern)) continue;
+    std::string error = pattern.empty() ? "must not be empty (leave the key out instead)"
+                                        : regex->Compile(pattern);
+    if (!error.empty()) r.Error(key, std::move(error));
+  }
+  ReadHeaderConditions(r, match.headers);
 }
 
 void ReadRoute(Diagnostics& diag, const toml::table& table, std::string path, RouteConfig& route) {
   TableReader r(diag, table, std::move(path),
                 {"name", "action", "reply_code", "reply_reason", "set", "stateful",
-                 "record_route", "match"});
+                 "record_route", "match", "reply_headers", "add_headers", "remove_headers",
+                 "attrs", "on_reply", "on_failure"});
   if (r.Require("name")) r.Name("name", route.name);
   bool action_known = r.Require("action") &&
                       r.Enumerated<RouteAction>("action", kRouteActionNames, route.action);
@@ -953,6 +1151,16 @@ void ReadRoute(Diagnostics& diag, const toml::table& table, std::string path, Ro
   if (const toml::table* match = r.Table("match")) {
     ReadMatch(diag, *match, r.PathOf("match"), route.match);
   }
+  ReadHeaderTemplates(r, "reply_headers", route.reply_headers);
+  ReadHeaderTemplates(r, "add_headers", route.add_headers);
+  ReadHeaderRefs(r, "remove_headers", route.remove_headers);
+  ReadRouteAttrs(r, route.attrs);
+  if (const toml::table* on_reply = r.Table("on_reply")) {
+    ReadOnReply(diag, *on_reply, r.PathOf("on_reply"), route.on_reply);
+  }
+  if (const toml::table* on_failure = r.Table("on_failure")) {
+    ReadOnFailure(diag, *on_failure, r.PathOf("on_failure"), route.on_failure);
+  }
   if (!action_known) return;
 
   // Keys of another action are mistakes (a forgotten action change), not
@@ -966,21 +1174,32 @@ void ReadRoute(Diagnostics& diag, const toml::table& table, std::string path, Ro
     case RouteAction::kReply:
       r.Require("reply_code", " (action \"reply\" needs a status code)");
       if (code_ok && !has_reason) route.reply_reason = StandardReasonPhrase(route.reply_code);
-      for (std::string_view key : {"set", "stateful", "record_route"}) {
+      for (std::string_view key : {"set", "stateful", "record_route", "add_headers",
+                                   "remove_headers", "on_reply", "on_failure"}) {
         only_for(key, RouteAction::kForward);
       }
       break;
     case RouteAction::kForward:
       r.Require("set", " (action \"forward\" needs a destination set)");
-      for (std::string_view key : {"reply_code", "reply_reason"}) {
+      for (std::string_view key : {"reply_code", "reply_reason", "reply_headers"}) {
         only_for(key, RouteAction::kReply);
+      }
+      // A stateless route keeps no transaction: nothing sees its replies
+      // or knows when its failover is over.
+      if (!route.stateful) {
+        for (std::string_view key : {"on_reply", "on_failure"}) {
+          if (r.Find(key) == nullptr) continue;
+          r.Error(key, "needs stateful = true (a stateless route keeps no transaction, so "
+                       "nothing sees its replies or failures)");
+        }
       }
       break;
     case RouteAction::kDrop:
-      for (std::string_view key : {"reply_code", "reply_reason"}) {
+      for (std::string_view key : {"reply_code", "reply_reason", "reply_headers"}) {
         only_for(key, RouteAction::kReply);
       }
-      for (std::string_view key : {"set", "stateful", "record_route"}) {
+      for (std::string_view key : {"set", "stateful", "record_route", "add_headers",
+                                   "remove_headers", "on_reply", "on_failure"}) {
         only_for(key, RouteAction::kForward);
       }
       break;

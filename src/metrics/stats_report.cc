@@ -10,7 +10,7 @@ namespace sipshard::metrics {
 namespace {
 
 using ShardField = std::pair<std::string_view, Counter ShardCounters::*>;
-constexpr std::array<ShardField, 35> kShardFields = {{
+constexpr std::array<ShardField, 46> kShardFields = {{
     {"datagrams", &ShardCounters::datagrams},
     {"requests", &ShardCounters::requests},
     {"responses", &ShardCounters::responses},
@@ -45,17 +45,29 @@ constexpr std::array<ShardField, 35> kShardFields = {{
     {"acks_sent", &ShardCounters::acks_sent},
     {"ack_timeouts", &ShardCounters::ack_timeouts},
     {"late_2xx_relayed", &ShardCounters::late_2xx_relayed},
+    {"in_dialog_stateful", &ShardCounters::in_dialog_stateful},
+    {"loops_detected", &ShardCounters::loops_detected},
+    {"bad_extensions", &ShardCounters::bad_extensions},
     {"lifetime_expired", &ShardCounters::lifetime_expired},
+    {"probes_sent", &ShardCounters::probes_sent},
+    {"probes_ok", &ShardCounters::probes_ok},
+    {"probes_failed", &ShardCounters::probes_failed},
+    {"health_state_changes", &ShardCounters::health_state_changes},
+    {"passive_failures", &ShardCounters::passive_failures},
+    {"retry_after_holds", &ShardCounters::retry_after_holds},
+    {"control_messages", &ShardCounters::control_messages},
+    {"control_overflow", &ShardCounters::control_overflow},
 }};
 
 using ReceiveField = std::pair<std::string_view, Counter ReceiveCounters::*>;
-constexpr std::array<ReceiveField, 6> kReceiveFields = {{
+constexpr std::array<ReceiveField, 7> kReceiveFields = {{
     {"datagrams", &ReceiveCounters::datagrams},
     {"inbox_full", &ReceiveCounters::inbox_full},
     {"pool_exhausted", &ReceiveCounters::pool_exhausted},
     {"no_call_id", &ReceiveCounters::no_call_id},
     {"routed_by_branch", &ReceiveCounters::routed_by_branch},
     {"wakeups_sent", &ReceiveCounters::wakeups_sent},
+    {"shutdown_discarded", &ReceiveCounters::shutdown_discarded},
 }};
 
 // absl::string_view is not std::string_view in Debian's Abseil build, so

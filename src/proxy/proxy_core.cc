@@ -2,10 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "sipshard/base/hash.h"
+#include "sipshard/proxy/address_text.h"
+#include "sipshard/proxy/route_actions.h"
+#include "sipshard/proxy/route_set.h"
 #include "sipshard/sip/call_id_scan.h"
 #include "sipshard/sip/message_builder.h"
 #include "sipshard/sip/message_writer.h"
@@ -23,10 +27,7 @@ constexpr size_t kReplySlack = 512;
 
 // Formats the numeric host of `address` without allocating.
 std::string_view FormatIp(const transport::SocketAddress& address, char (&buffer)[INET6_ADDRSTRLEN]) {
-  const void* raw = address.is_ipv4() ? static_cast<const void*>(&address.ipv4().sin_addr)
-                                      : static_cast<const void*>(&address.ipv6().sin6_addr);
-  if (inet_ntop(address.family(), raw, buffer, sizeof buffer) == nullptr) return {};
-  return buffer;
+  return proxy::FormatIp(address, buffer, sizeof buffer);
 }
 
 std::string_view StripBrackets(std::string_view host) {
@@ -53,23 +54,6 @@ bool FindSecondVia(const sip::Message& msg, std::string_view* element) {
   return false;
 }
 
-// Returns the Route elements in order: the first and the one after it.
-struct RouteElements {
-  std::string_view first;
-  std::string_view second;
-};
-RouteElements FindRoutes(const sip::Message& msg) {
-  RouteElements out;
-  int seen = 0;
-  for (size_t i = 0; i < msg.header_count && seen < 2; ++i) {
-    if (msg.header_fields[i].id != HeaderId::kRoute) continue;
-    sip::ListSplitter elements(msg.header_fields[i].value);
-    std::string_view e;
-    while (seen < 2 && elements.Next(&e)) (seen++ == 0 ? out.first : out.second) = e;
-  }
-  return out;
-}
-
 bool IsDialogCreating(Method method) {
   return method == Method::kInvite || method == Method::kSubscribe || method == Method::kRefer;
 }
@@ -82,10 +66,27 @@ absl::StatusOr<std::unique_ptr<ProxyCore>> ProxyCore::Create(const ProxyEnvironm
   for (const config::RouteConfig& route : env.config->routes) {
     stateful |= route.action == config::RouteAction::kForward && route.stateful;
   }
-  for (const config::DestinationSetConfig& set : env.config->sets) {
-    absl::StatusOr<dispatch::DestinationSet> runtime = dispatch::DestinationSet::Create(set);
+  for (size_t i = 0; i < env.config->sets.size(); ++i) {
+    dispatch::SelectorOptions selector;
+    selector.shard_index = env.shard_index;
+    if (i < env.load_boards.size()) selector.load_board = env.load_boards[i];
+    absl::StatusOr<dispatch::DestinationSet> runtime =
+        dispatch::DestinationSet::Create(env.config->sets[i], selector);
     if (!runtime.ok()) return runtime.status();
     core->sets_.push_back(std::move(*runtime));
+  }
+  if (env.timers != nullptr) {
+    HealthMonitorOptions health;
+    health.shard = env.shard_index;
+    health.shard_count = std::max<uint16_t>(env.shard_count, 1);
+    health.config = env.config.get();
+    health.sets = &core->sets_;
+    health.listens = &core->env_.listens;
+    health.sender = env.sender;
+    health.wheel = env.timers;
+    health.counters = env.counters;
+    health.bus = env.control;
+    core->health_ = std::make_unique<HealthMonitor>(health);
   }
   if (stateful) {
     if (env.timers == nullptr) {
@@ -95,13 +96,14 @@ absl::StatusOr<std::unique_ptr<ProxyCore>> ProxyCore::Create(const ProxyEnvironm
     options.shard = env.shard_index;
     options.config = env.config.get();
     options.listens = &core->env_.listens;
-    options.record_route_uris = &core->record_route_uris_;
+    options.record_route_uris = &core->stateful_record_route_uris_;
     options.sets = &core->sets_;
     options.limits = core->limits_;
     options.sender = env.sender;
     options.wheel = env.timers;
     options.counters = env.counters;
     options.hooks = env.hooks;
+    options.health = core->health_.get();
     core->stateful_ = std::make_unique<StatefulProxy>(options);
   }
   return core;
@@ -109,12 +111,23 @@ absl::StatusOr<std::unique_ptr<ProxyCore>> ProxyCore::Create(const ProxyEnvironm
 
 ProxyCore::~ProxyCore() = default;
 
+void ProxyCore::HandleControl(const dispatch::ControlMessage& message) {
+  if (health_ != nullptr) health_->Apply(message);
+}
+
+void ProxyCore::FlushControl() {
+  if (health_ != nullptr) health_->Flush();
+}
+
 ProxyCore::ProxyCore(const ProxyEnvironment& env) : env_(env), router_(*env.config) {
   limits_.max_message_size = static_cast<size_t>(env.config->limits.max_message_size);
   limits_.max_headers = static_cast<size_t>(env.config->limits.max_headers);
   limits_.max_header_line = static_cast<size_t>(env.config->limits.max_header_line);
   for (const ListenIdentity& listen : env_.listens) {
     record_route_uris_.push_back(absl::StrCat("sip:", listen.host, ":", listen.port, ";lr"));
+    stateful_record_route_uris_.push_back(
+        absl::StrCat(record_route_uris_.back(), ";", std::string(kStatefulDialogParam), "=",
+                     std::string(kStatefulDialogValue)));
   }
 }
 
@@ -199,15 +212,37 @@ void ProxyCore::HandleRequest(const InboundDatagram& in) {
     return;
   }
 
+  if (RejectByChecks(in)) return;
+
+  // §16.4: a Request-URI naming us with a Route set came from a strict
+  // router: the last Route value is the real Request-URI.
+  RouteSet routes = FindRoutes(msg_);
+  const sip::Uri* target = &msg_.request_uri;
+  std::optional<sip::Uri> strict_target;
+  bool strict_route = false;
+  // Our Record-Route of a stateful route marks the dialog (route_set.h).
+  bool stateful_dialog = false;
+  if (routes.count > 0 && msg_.request_uri.user.empty() && IsUs(msg_.request_uri)) {
+    strict_target = sip::ParseUri(LastRouteUri(msg_));
+    if (!strict_target) {
+      if (msg_.method != Method::kAck) Reply(in, 400, "Bad Route");
+      return;
+    }
+    strict_route = true;
+    stateful_dialog = msg_.request_uri.Param(kStatefulDialogParam) == kStatefulDialogValue;
+    target = &*strict_target;
+    if (--routes.count < 2) routes.second = {};
+    if (routes.count == 0) routes.first = {};
+  }
   // §16.4: a Route naming us was put there by our Record-Route: drop it.
   // What remains decides the next hop, and the dispatcher is not consulted.
-  RouteElements routes = FindRoutes(msg_);
   bool pop_route = false;
   if (!routes.first.empty()) {
     sip::NameAddr top;
     std::optional<sip::Uri> uri;
     if (sip::ParseNameAddr(routes.first, &top) && (uri = sip::ParseUri(top.uri)) && IsUs(*uri)) {
       pop_route = true;
+      stateful_dialog |= uri->Param(kStatefulDialogParam) == kStatefulDialogValue;
       routes.first = routes.second;
     }
   }
@@ -227,7 +262,7 @@ void ProxyCore::HandleRequest(const InboundDatagram& in) {
       if (msg_.method != Method::kAck) Reply(in, 503, "Cannot Resolve Route");
       return;
     }
-    Forward(in, *hop, pop_route, /*record_route=*/false);
+    RelayInDialog(in, *hop, pop_route, strict_route, stateful_dialog);
     return;
   }
 
@@ -235,16 +270,15 @@ void ProxyCore::HandleRequest(const InboundDatagram& in) {
   if (in_dialog && msg_.method != Method::kAck) {
     // No Route left: the Request-URI is the remote target (§16.6 step 6).
     std::optional<transport::SocketAddress> hop;
-    if (!IsUs(msg_.request_uri)) {
-      hop = transport::SocketAddress::Parse(msg_.request_uri.HostAddress(),
-                                            msg_.request_uri.PortOrDefault());
+    if (!IsUs(*target)) {
+      hop = transport::SocketAddress::Parse(target->HostAddress(), target->PortOrDefault());
     }
     if (!hop) {
       env_.counters->no_route.Add();
       Reply(in, 404, "Not Here");
       return;
     }
-    Forward(in, *hop, pop_route, /*record_route=*/false);
+    RelayInDialog(in, *hop, pop_route, strict_route, stateful_dialog);
     return;
   }
 
@@ -269,7 +303,16 @@ void ProxyCore::HandleRequest(const InboundDatagram& in) {
   switch (route->action) {
     case config::RouteAction::kReply:
       env_.counters->local_replies.Add();
-      if (msg_.method != Method::kAck) Reply(in, route->reply_code, route->reply_reason);
+      if (msg_.method == Method::kAck) return;
+      if (route->reply_headers.empty()) {
+        Reply(in, route->reply_code, route->reply_reason);
+      } else {
+        std::array<std::string_view, config::kMaxRuleHeaders> lines;
+        header_scratch_.Clear();
+        const size_t n = ExpandHeaderLines(route->reply_headers, RequestValues(msg_, *route, {}),
+                                           header_scratch_, lines);
+        Reply(in, route->reply_code, route->reply_reason, std::span(lines.data(), n));
+      }
       return;
     case config::RouteAction::kDrop:
       env_.counters->route_drops.Add();
@@ -287,21 +330,80 @@ void ProxyCore::HandleRequest(const InboundDatagram& in) {
     }
     stateful_->HandleRequest(msg_, *route, ReplyPath(in), FormatIp(in.source, source_ip),
                              pop_route,
-                             route->record_route && IsDialogCreating(msg_.method) && !in_dialog);
+                             route->record_route && IsDialogCreating(msg_.method) && !in_dialog,
+                             strict_route);
     return;
   }
   const dispatch::DestinationSet& set = sets_[static_cast<size_t>(route->set_index)];
   // Stateless forwarding keeps no memory of where a call went, so every
   // request of a call (INVITE, CANCEL, ACK) must land on the same
-  // destination by itself: the Call-ID hash guarantees it.
-  const dispatch::Destination* destination = set.SelectByHash(sip::CallIdHash(msg_.call_id));
+  // destination by itself: rendezvous hashing of the set's hash field
+  // (hash-* algorithms), else of the Call-ID, guarantees it.
+  const dispatch::Destination* destination =
+      set.SelectByHash(dispatch::SelectionKey(set.config().algorithm, msg_));
   if (destination == nullptr) {
     env_.counters->no_destination.Add();
     if (msg_.method != Method::kAck) Reply(in, 503, "No Destination Available");
     return;
   }
   Forward(in, destination->address, pop_route,
-          route->record_route && IsDialogCreating(msg_.method) && !in_dialog);
+          route->record_route && IsDialogCreating(msg_.method) && !in_dialog, strict_route,
+          route, destination->config->uri);
+}
+
+void ProxyCore::RelayInDialog(const InboundDatagram& in, const transport::SocketAddress& next_hop,
+                              bool pop_route, bool strict_route, bool stateful_dialog) {
+  // ACK (for a 2xx: end to end, pitfall 3) and unmatched CANCELs are never
+  // transactions of ours; a full table falls back to stateless relaying.
+  if (stateful_dialog && stateful_ != nullptr && msg_.method != Method::kAck &&
+      msg_.method != Method::kCancel) {
+    char source_ip[INET6_ADDRSTRLEN];
+    if (stateful_->HandleInDialogRequest(msg_, next_hop, ReplyPath(in),
+                                         FormatIp(in.source, source_ip), pop_route,
+                                         strict_route)) {
+      return;
+    }
+  }
+  Forward(in, next_hop, pop_route, /*record_route=*/false, strict_route);
+}
+
+bool ProxyCore::RejectByChecks(const InboundDatagram& in) {
+  // ACK gets no response, and a CANCEL follows its INVITE, which was checked.
+  if (msg_.method == Method::kAck || msg_.method == Method::kCancel) return false;
+  // §16.3 step 4: our own Via for this very request means it looped.
+  if (stateful_ != nullptr && stateful_->IsLoop(msg_)) {
+    env_.counters->loops_detected.Add();
+    Reply(in, 482, "Loop Detected");
+    return true;
+  }
+  // §16.3 step 5: we support no extensions, so every Proxy-Require option
+  // tag is unsupported: 420 listing them in Unsupported.
+  if (msg_.Find(HeaderId::kProxyRequire) == nullptr) return false;
+  char line[512];
+  constexpr std::string_view kName = "Unsupported: ";
+  std::memcpy(line, kName.data(), kName.size());
+  size_t n = kName.size();
+  bool any = false;
+  for (size_t i = 0; i < msg_.header_count; ++i) {
+    if (msg_.header_fields[i].id != HeaderId::kProxyRequire) continue;
+    sip::ListSplitter tags(msg_.header_fields[i].value);
+    std::string_view tag;
+    while (tags.Next(&tag)) {
+      if (tag.empty() || n + tag.size() + 2 > sizeof line) continue;
+      if (any) {
+        line[n++] = ',';
+        line[n++] = ' ';
+      }
+      std::memcpy(line + n, tag.data(), tag.size());
+      n += tag.size();
+      any = true;
+    }
+  }
+  if (!any) return false;
+  env_.counters->bad_extensions.Add();
+  const std::string_view headers[] = {std::string_view(line, n)};
+  Reply(in, 420, "Bad Extension", headers);
+  return true;
 }
 
 uint64_t ProxyCore::StatelessTransactionHash() const {
@@ -318,7 +420,8 @@ uint64_t ProxyCore::StatelessTransactionHash() const {
 }
 
 void ProxyCore::Forward(const InboundDatagram& in, const transport::SocketAddress& next_hop,
-                        bool pop_route, bool record_route) {
+                        bool pop_route, bool record_route, bool strict_route,
+                        const config::RouteConfig* route, std::string_view dst_uri) {
   const int listen_index = ListenIndexFor(next_hop, in.listen_index);
   if (listen_index < 0) {
     env_.counters->no_destination.Add();
@@ -332,7 +435,15 @@ void ProxyCore::Forward(const InboundDatagram& in, const transport::SocketAddres
   writer.AddViaParamsToTop(FormatIp(in.source, ip_buffer), in.source.port());
   writer.SetMaxForwards(msg_.max_forwards < 0 ? 70 : static_cast<uint32_t>(msg_.max_forwards - 1));
   if (pop_route) writer.PopTopRoute();
+  if (strict_route) ApplyStrictRoute(msg_, writer);  // §16.4
   if (record_route) writer.AddRecordRoute(record_route_uris_[static_cast<size_t>(listen_index)]);
+  if (route != nullptr) {
+    // The rule's request header edits; expanded text lives in
+    // header_scratch_ until SendWritten below has serialized.
+    RemoveHeaders(writer, msg_, route->remove_headers);
+    header_scratch_.Clear();
+    AddHeaders(writer, route->add_headers, RequestValues(msg_, *route, dst_uri), header_scratch_);
+  }
   char branch[txn::kMaxBranchLength];
   const size_t branch_length =
       txn::FormatStatelessBranch(env_.shard_index, StatelessTransactionHash(), branch);
@@ -370,6 +481,8 @@ void ProxyCore::HandleResponse(const InboundDatagram& in) {
     env_.counters->responses_not_ours.Add();
     return;
   }
+  // Answers to our OPTIONS health probes end here.
+  if (health_ != nullptr && health_->HandleProbeResponse(msg_)) return;
   // Transaction branches belong to the StatefulProxy; one that matches no
   // live branch (a late 2xx after the transaction ended) is relayed
   // statelessly by Via below (§16.7 step 1).
@@ -430,7 +543,9 @@ void ProxyCore::Reply(const InboundDatagram& in, int code, std::string_view reas
                                                              : msg_.top_via.PortOrDefault();
   const transport::SocketAddress destination = in.source.WithPort(port);
 
-  std::span<char> out = env_.sender->Reserve(msg_.data.size() + kReplySlack);
+  size_t extra_size = 0;
+  for (std::string_view line : extra_headers) extra_size += line.size() + 2;
+  std::span<char> out = env_.sender->Reserve(msg_.data.size() + kReplySlack + extra_size);
   if (out.empty()) {
     env_.counters->send_failures.Add();
     return;

@@ -24,6 +24,25 @@ bool MethodMatches(const config::RouteMatch& match, std::string_view method) {
   return false;
 }
 
+bool HeaderNameIs(const sip::HeaderField& field, const config::HeaderRef& header) {
+  if (header.id != sip::HeaderId::kOther) return field.id == header.id;
+  return field.id == sip::HeaderId::kOther && sip::EqualsIgnoreCase(field.name, header.name);
+}
+
+bool HeaderConditionHolds(const sip::Message& request, const config::HeaderCondition& c) {
+  bool present = false;
+  for (size_t i = 0; i < request.header_count; ++i) {
+    const sip::HeaderField& field = request.header_fields[i];
+    if (!HeaderNameIs(field, c.header)) continue;
+    if (!c.has_value) {
+      present = true;
+      break;
+    }
+    if (field.value == c.value) return true;
+  }
+  return c.has_value ? false : present == c.present;
+}
+
 }  // namespace
 
 const config::RouteConfig* Router::Match(const sip::Message& request,
@@ -39,6 +58,22 @@ const config::RouteConfig* Router::Match(const sip::Message& request,
       continue;
     }
     if (!SourceMatches(m, source)) continue;
+    bool headers_hold = true;
+    for (const config::HeaderCondition& c : m.headers) {
+      if (!HeaderConditionHolds(request, c)) {
+        headers_hold = false;
+        break;
+      }
+    }
+    if (!headers_hold) continue;
+    // The regexes last: std::regex is the expensive test (README.md).
+    if (!m.ruri_user_regex.empty() && !m.ruri_user_regex.Search(request.request_uri.user)) {
+      continue;
+    }
+    if (!m.ruri_host_regex.empty() &&
+        !m.ruri_host_regex.Search(request.request_uri.HostAddress())) {
+      continue;
+    }
     return &route;
   }
   return nullptr;

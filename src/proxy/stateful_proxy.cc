@@ -6,9 +6,14 @@
 #include <cstring>
 
 #include "sipshard/base/hash.h"
+#include "sipshard/proxy/health_monitor.h"
+#include "sipshard/proxy/address_text.h"
 #include "sipshard/proxy/proxy_core.h"
+#include "sipshard/proxy/route_set.h"
 #include "sipshard/sip/call_id_scan.h"
 #include "sipshard/sip/message_builder.h"
+#include "sipshard/sip/text.h"
+#include "sipshard/sip/via.h"
 #include "sipshard/txn/branch_id.h"
 
 namespace sipshard::proxy {
@@ -19,11 +24,12 @@ using sip::Method;
 
 constexpr size_t kReplySlack = 512;
 
-std::string_view FormatIp(const transport::SocketAddress& address, char* buffer, size_t size) {
-  const void* raw = address.is_ipv4() ? static_cast<const void*>(&address.ipv4().sin_addr)
-                                      : static_cast<const void*>(&address.ipv6().sin6_addr);
-  if (inet_ntop(address.family(), raw, buffer, static_cast<socklen_t>(size)) == nullptr) return {};
-  return buffer;
+// ${attr.NAME} in a stateful route's header templates: the transaction's
+// attributes (set by the request hook).
+std::string_view TransactionAttr(const void* context, std::string_view name) {
+  const std::optional<std::string_view> value =
+      static_cast<const txn::Attributes*>(context)->Get(name);
+  return value ? *value : std::string_view();
 }
 
 txn::TableOptions MakeTableOptions(const StatefulOptions& options) {
@@ -51,9 +57,14 @@ StatefulProxy::StatefulProxy(const StatefulOptions& options)
 StatefulProxy::~StatefulProxy() = default;
 
 bool StatefulProxy::AbsorbRequest(const sip::Message& request) {
+  absorbed_data_ = nullptr;
   if (request.method == Method::kCancel) return false;
-  txn::Transaction* txn = table_.FindServer(request);
-  if (txn == nullptr) return false;
+  txn::Transaction* txn = table_.FindServer(request, &absorbed_key_);
+  if (txn == nullptr) {
+    absorbed_data_ = request.data.data();
+    absorbed_size_ = request.data.size();
+    return false;
+  }
   if (request.method == Method::kAck) {
     // Pitfall 3: the ACK for our non-2xx is hop by hop and ends here; an
     // ACK for a 2xx is end to end and goes on (statelessly, by Route).
@@ -84,43 +95,33 @@ bool StatefulProxy::HandleCancel(const sip::Message& cancel, const txn::Outbound
 
 void StatefulProxy::HandleRequest(const sip::Message& request, const config::RouteConfig& route,
                                   const txn::OutboundPath& reply_path, std::string_view source_ip,
-                                  bool pop_route, bool record_route) {
+                                  bool pop_route, bool record_route, bool strict_route) {
   if (request.method == Method::kInvite && table_.TakeEarlyCancel(request)) {
     // Pitfall 4: its CANCEL came first.
     options_.counters->early_cancels.Add();
     SendStatelessReply(request, reply_path, source_ip, 487, "Request Terminated");
     return;
   }
-  txn::Transaction* txn = table_.Create(request, reply_path);
+  txn::Transaction* txn = Begin(request, reply_path, source_ip);
   if (txn == nullptr) {
-    // Capacity: new requests are refused; in-dialog requests and responses
-    // never get here and keep flowing.
+    // Capacity: new requests are refused; in-dialog requests fall back to
+    // stateless relaying (HandleInDialogRequest) and responses keep flowing.
     static constexpr std::string_view kRetryAfter[] = {"Retry-After: 5"};
     SendStatelessReply(request, reply_path, source_ip, 503, "Service Unavailable", kRetryAfter);
     return;
   }
-  if (txn->slot() >= contexts_.size()) contexts_.resize((txn->slot() / 256 + 1) * 256);
   ResponseContext& ctx = context(*txn);
-  ctx = ResponseContext{};
   ctx.route = &route;
   ctx.set = &(*options_.sets)[static_cast<size_t>(route.set_index)];
   ctx.pop_route = pop_route;
+  ctx.strict_route = strict_route;
   ctx.record_route = record_route;
   const config::DestinationSetConfig& set_config = ctx.set->config();
   const size_t max = std::min<size_t>(static_cast<size_t>(set_config.max_attempts),
                                       txn::Transaction::kMaxBranches);
-  ctx.set->Candidates(sip::CallIdHash(request.call_id), max, &ctx.candidates);
-
-  if (request.method == Method::kInvite) {
-    // §16.2 / §17.2.1: 100 Trying for every new INVITE, at once.
-    std::span<char> out = table_.buffers().Reserve(&ctx.best_response, request.data.size() + kReplySlack);
-    sip::ResponseOptions ro;
-    ro.source_ip = source_ip;
-    ro.source_port = reply_path.destination.port();
-    const sip::WriteResult w = sip::BuildResponse(request, 100, "Trying", ro, out);
-    if (w.ok()) txn->server().SendResponse(std::string_view(out.data(), w.size), 100);
-    table_.buffers().Release(&ctx.best_response);
-  }
+  ctx.set->Candidates(dispatch::SelectionInput::ForMessage(request), max, &ctx.candidates);
+  // The rule's attributes first, so that the request hook may override them.
+  for (const auto& [key, value] : route.attrs) txn->attributes().Set(key, value);
   if (options_.hooks != nullptr) {
     RequestHookContext hook{request, txn->attributes()};
     options_.hooks->OnRequest(hook);
@@ -148,6 +149,83 @@ void StatefulProxy::HandleRequest(const sip::Message& request, const config::Rou
   OnBranchEnded(*txn);
 }
 
+txn::Transaction* StatefulProxy::Begin(const sip::Message& request,
+                                      const txn::OutboundPath& reply_path,
+                                      std::string_view source_ip) {
+  // The key AbsorbRequest computed for these very bytes, if it did.
+  const bool same = absorbed_data_ == request.data.data() &&
+                    absorbed_size_ == request.data.size() && request.method != Method::kAck;
+  absorbed_data_ = nullptr;
+  txn::Transaction* txn = table_.Create(request, reply_path, same ? &absorbed_key_ : nullptr);
+  if (txn == nullptr) return nullptr;
+  if (txn->slot() >= contexts_.size()) contexts_.resize((txn->slot() / 256 + 1) * 256);
+  ResponseContext& ctx = context(*txn);
+  ctx = ResponseContext{};
+  if (request.method == Method::kInvite) {
+    // §16.2 / §17.2.1: 100 Trying for every new INVITE, at once.
+    std::span<char> out =
+        table_.buffers().Reserve(&ctx.best_response, request.data.size() + kReplySlack);
+    sip::ResponseOptions ro;
+    ro.source_ip = source_ip;
+    ro.source_port = reply_path.destination.port();
+    const sip::WriteResult w = sip::BuildResponse(request, 100, "Trying", ro, out);
+    if (w.ok()) txn->server().SendResponse(std::string_view(out.data(), w.size), 100);
+    table_.buffers().Release(&ctx.best_response);
+  }
+  return txn;
+}
+
+bool StatefulProxy::HandleInDialogRequest(const sip::Message& request,
+                                          const transport::SocketAddress& next_hop,
+                                          const txn::OutboundPath& reply_path,
+                                          std::string_view source_ip, bool pop_route,
+                                          bool strict_route) {
+  if (table_.full()) return false;
+  txn::Transaction* txn = Begin(request, reply_path, source_ip);
+  if (txn == nullptr) return false;
+  options_.counters->in_dialog_stateful.Add();
+  ResponseContext& ctx = context(*txn);
+  ctx.pop_route = pop_route;
+  ctx.strict_route = strict_route;
+  if (options_.hooks != nullptr) {
+    RequestHookContext hook{request, txn->attributes()};
+    options_.hooks->OnRequest(hook);
+  }
+  // §16.6 step 6: the next hop is fixed by the route set; no candidates.
+  if (!StartBranchTo(*txn, request, next_hop, 0, 0)) OnBranchEnded(*txn);
+  return true;
+}
+
+bool StatefulProxy::IsLoop(const sip::Message& request) {
+  for (size_t i = 0; i < request.header_count; ++i) {
+    const sip::HeaderField& field = request.header_fields[i];
+    // Cheap filter first: only Via values carrying our branch marker.
+    if (field.id != HeaderId::kVia || field.value.find(txn::kBranchMarker) == std::string_view::npos) {
+      continue;
+    }
+    sip::ListSplitter elements(field.value);
+    std::string_view element;
+    while (elements.Next(&element)) {
+      sip::Via via;
+      if (!sip::ParseVia(element, &via)) continue;
+      std::optional<txn::TransactionBranch> id = txn::ParseTransactionBranch(via.branch);
+      if (!id) continue;
+      txn::Transaction* txn = table_.FindLive(*id);
+      if (txn == nullptr) continue;
+      const sip::Message* sent = table_.ParseStored(txn->server().request());
+      if (sent == nullptr) continue;
+      // §16.3 step 4: the same request again is a loop; a changed
+      // Request-URI (or another request of the call) is a spiral.
+      if (sent->request_uri_text == request.request_uri_text && sent->call_id == request.call_id &&
+          sent->from.tag == request.from.tag && sent->cseq.number == request.cseq.number &&
+          sent->cseq.method == request.cseq.method) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 int StatefulProxy::ListenIndexFor(const transport::SocketAddress& destination,
                                   int preferred) const {
   const std::vector<ListenIdentity>& listens = *options_.listens;
@@ -163,10 +241,16 @@ int StatefulProxy::ListenIndexFor(const transport::SocketAddress& destination,
 
 bool StatefulProxy::StartBranch(txn::Transaction& txn, const sip::Message& request,
                                 uint8_t destination) {
+  const dispatch::Destination& d = context(txn).set->destinations()[destination];
+  return StartBranchTo(txn, request, d.address, d.config->timeout_ms, destination);
+}
+
+bool StatefulProxy::StartBranchTo(txn::Transaction& txn, const sip::Message& request,
+                                  const transport::SocketAddress& address, base::Millis timeout,
+                                  uint8_t destination) {
   ResponseContext& ctx = context(txn);
-  const dispatch::Destination& d = ctx.set->destinations()[destination];
   const txn::OutboundPath& reply_path = txn.server().reply_path();
-  const int listen_index = ListenIndexFor(d.address, reply_path.listen_index);
+  const int listen_index = ListenIndexFor(address, reply_path.listen_index);
   if (listen_index < 0) {
     ctx.Offer(503, true);
     return false;
@@ -184,8 +268,19 @@ bool StatefulProxy::StartBranch(txn::Transaction& txn, const sip::Message& reque
   writer.SetMaxForwards(request.max_forwards < 0 ? 70
                                                  : static_cast<uint32_t>(request.max_forwards - 1));
   if (ctx.pop_route) writer.PopTopRoute();
+  if (ctx.strict_route) ApplyStrictRoute(request, writer);  // §16.4
   if (ctx.record_route) {
     writer.AddRecordRoute((*options_.record_route_uris)[static_cast<size_t>(listen_index)]);
+  }
+  if (ctx.route != nullptr && ctx.set != nullptr) {
+    // The rule's request header edits (serialized below, before returning).
+    config::TemplateValues values = RequestValues(
+        request, *ctx.route, ctx.set->destinations()[destination].config->uri);
+    values.attr = &TransactionAttr;
+    values.attr_context = &txn.attributes();
+    RemoveHeaders(writer, request, ctx.route->remove_headers);
+    header_scratch_.Clear();
+    AddHeaders(writer, ctx.route->add_headers, values, header_scratch_);
   }
   char branch[txn::kMaxBranchLength];
   const size_t branch_length = table_.FormatBranch(txn, static_cast<size_t>(index), branch);
@@ -204,14 +299,36 @@ bool StatefulProxy::StartBranch(txn::Transaction& txn, const sip::Message& reque
   } else {
     buffer.size = static_cast<uint32_t>(written.size);
   }
-  const bool started = client.Start(request.method, txn::OutboundPath{listen_index, d.address},
-                                    d.config->timeout_ms);
+  const bool started =
+      client.Start(request.method, txn::OutboundPath{listen_index, address}, timeout);
   if (!started) {
     ctx.Offer(client.final_status(), true);
+    ReportOutcome(txn, static_cast<size_t>(index), client.final_status(), true, -1);
     return false;
+  }
+  if (ctx.set != nullptr) {
+    // least-loaded / max_calls: in flight until the branch's final.
+    ctx.set->OnStart(destination);
+    ctx.loaded_branches |= 1u << static_cast<unsigned>(index);
   }
   options_.counters->requests_forwarded.Add();
   return true;
+}
+
+void StatefulProxy::ReportOutcome(txn::Transaction& txn, size_t branch, int code, bool local,
+                                  int64_t retry_after_s) {
+  ResponseContext& ctx = context(txn);
+  if (ctx.set == nullptr || ctx.route == nullptr) return;  // in-dialog: no set
+  const uint8_t destination = ctx.branch_destination[branch];
+  if ((ctx.loaded_branches & (1u << branch)) != 0) {
+    ctx.loaded_branches &= ~(1u << branch);
+    ctx.set->OnEnd(destination);
+  }
+  // A branch we CANCELed says nothing about the destination's health.
+  if (options_.health != nullptr && !(local && ctx.canceled)) {
+    options_.health->OnBranchOutcome(static_cast<size_t>(ctx.route->set_index), destination, code,
+                                     local, retry_after_s);
+  }
 }
 
 bool StatefulProxy::StartNextCandidate(txn::Transaction& txn) {
@@ -246,6 +363,10 @@ bool StatefulProxy::HandleResponse(const sip::Message& response) {
   if (!client.OnResponse(response)) return true;
   ResponseContext& ctx = context(txn);
   const int code = response.status_code;
+  if (code >= 200) {
+    // Passive health, Retry-After, in-flight accounting.
+    ReportOutcome(txn, match->branch, code, false, code == 503 ? RetryAfterSeconds(response) : -1);
+  }
   if (code < 200) {
     // §16.7 step 5 / pitfall 13: 100 is hop by hop; other provisionals go
     // up while no final has.
@@ -263,7 +384,10 @@ bool StatefulProxy::HandleResponse(const sip::Message& response) {
     CancelBranches(txn, static_cast<int>(match->branch));
     return true;
   }
-  if (ctx.Offer(code, false)) table_.buffers().Assign(&ctx.best_response, response.data);
+  if (ctx.Offer(code, false)) {
+    table_.buffers().Assign(&ctx.best_response, response.data);
+    ctx.best_branch = static_cast<uint8_t>(match->branch);
+  }
   if (code == 401 || code == 407) {
     // §16.7 step 7: collect every challenge.
     for (size_t i = 0; i < response.header_count; ++i) {
@@ -317,6 +441,24 @@ void StatefulProxy::RelayResponse(txn::Transaction& txn, const sip::Message& res
     ReplyHookContext hook{response, writer, txn.attributes(), branch};
     options_.hooks->OnReply(hook);
   }
+  if (ctx.route != nullptr && !ctx.route->on_reply.empty()) {
+    // [routes.on_reply]: the request's values come from the response's
+    // copies (§8.2.6.2) and the stored request's first line.
+    config::TemplateValues values;
+    values.request_callid = response.call_id;
+    values.request_method = response.cseq.method_text;
+    values.request_from_user = UriUser(response.from.uri);
+    values.request_ruri = RequestUriOfBytes(txn.server().request());
+    values.route_name = ctx.route->name;
+    if (ctx.set != nullptr && branch < txn.branch_count()) {
+      values.dst_uri = ctx.set->destinations()[ctx.branch_destination[branch]].config->uri;
+    }
+    values.attr = &TransactionAttr;
+    values.attr_context = &txn.attributes();
+    RemoveHeaders(writer, response, ctx.route->on_reply.remove_headers);
+    header_scratch_.Clear();
+    AddHeaders(writer, ctx.route->on_reply.add_headers, values, header_scratch_);
+  }
   const size_t size = writer.SerializedSize();
   std::span<char> out = table_.buffers().Reserve(&relay_, size);
   if (writer.error() != sip::WriteError::kNone || out.size() < size) {
@@ -344,7 +486,7 @@ void StatefulProxy::OnBranchEnded(txn::Transaction& txn) {
   ResponseContext& ctx = context(txn);
   if (ctx.best_code == 0) ctx.Offer(ctx.canceled ? 487 : 408, true);
   const bool failover_allowed =
-      !ctx.canceled && !ctx.got_6xx && !ctx.got_2xx &&
+      !ctx.canceled && !ctx.got_6xx && !ctx.got_2xx && ctx.set != nullptr &&
       IsFailoverCode(ctx.set->config().failover_codes, ctx.best_code) &&
       ctx.next_candidate < ctx.candidates.size && txn.branch_count() < txn::Transaction::kMaxBranches;
   FailureAction action = FailureAction::kDefault;
@@ -370,6 +512,26 @@ void StatefulProxy::OnBranchEnded(txn::Transaction& txn) {
         options_.counters->failovers.Add();
         return;
       }
+      if (ctx.route != nullptr && ctx.route->on_failure.configured) {
+        // [routes.on_failure]: failover is exhausted (the best code is a
+        // failover code and no candidate is left), so the rule decides.
+        const config::RouteConfig::OnFailure& on_failure = ctx.route->on_failure;
+        if (on_failure.action == config::FailureReaction::kReply && !ctx.canceled &&
+            !ctx.got_6xx && !ctx.got_2xx && ctx.set != nullptr &&
+            IsFailoverCode(ctx.set->config().failover_codes, ctx.best_code)) {
+          ReplyLocally(txn, on_failure.reply_code, on_failure.reply_reason);
+          return;
+        }
+        break;
+      }
+      if (ctx.set != nullptr && ctx.set->config().failure_reply_code != 0 && !ctx.canceled &&
+          !ctx.got_6xx && !ctx.got_2xx &&
+          IsFailoverCode(ctx.set->config().failover_codes, ctx.best_code)) {
+        // Every attempt failed: the set's configured failure reply.
+        ReplyLocally(txn, ctx.set->config().failure_reply_code,
+                     ctx.set->config().failure_reply_reason);
+        return;
+      }
       break;
   }
   SendBest(txn);
@@ -388,7 +550,7 @@ void StatefulProxy::SendBest(txn::Transaction& txn) {
     ReplyLocally(txn, UpstreamCode(code), code == 503 ? "Service Unavailable Downstream" : "");
     return;
   }
-  RelayResponse(txn, best_, 0, true);
+  RelayResponse(txn, best_, ctx.best_branch, true);
 }
 
 void StatefulProxy::ReplyLocally(txn::Transaction& txn, int code, std::string_view reason,
@@ -451,6 +613,7 @@ std::string_view StatefulProxy::ToTag(const sip::Message& request) {
 void StatefulProxy::OnBranchTimeout(txn::Transaction& txn, size_t branch) {
   ResponseContext& ctx = context(txn);
   ctx.Offer(txn.branch(branch).final_status(), true);
+  ReportOutcome(txn, branch, txn.branch(branch).final_status(), true, -1);
   OnBranchEnded(txn);
 }
 
@@ -463,6 +626,10 @@ void StatefulProxy::OnLifetimeExpired(txn::Transaction& txn) {
 
 void StatefulProxy::OnTerminated(txn::Transaction& txn) {
   ResponseContext& ctx = context(txn);
+  for (size_t i = 0; ctx.loaded_branches != 0 && i < txn::Transaction::kMaxBranches; ++i) {
+    if ((ctx.loaded_branches & (1u << i)) != 0) ctx.set->OnEnd(ctx.branch_destination[i]);
+    ctx.loaded_branches &= ~(1u << i);
+  }
   table_.buffers().Release(&ctx.best_response);
   table_.buffers().Release(&ctx.challenges);
   ctx = ResponseContext{};

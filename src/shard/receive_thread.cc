@@ -2,8 +2,6 @@
 
 #include <pthread.h>
 
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "sipshard/shard/shard_selector.h"
 
@@ -14,13 +12,8 @@ ReceiveThread::ReceiveThread(int index, const transport::ListenSockets& sockets,
                              const transport::UdpReceiverOptions& options)
     : index_(index),
       sockets_(&sockets),
-      shards_(std::move(shards)),
-      pool_(&pool),
       options_(options),
-      touched_flag_(shards_.size(), false) {
-  touched_.reserve(shards_.size());
-  for (Shard* shard : shards_) tokens_.push_back(shard->inbox().MakeProducerToken());
-}
+      router_(std::move(shards), pool, counters_) {}
 
 ReceiveThread::~ReceiveThread() {
   RequestStop();
@@ -52,43 +45,10 @@ void ReceiveThread::Join() {
 void ReceiveThread::Deliver(const transport::ReceivedDatagram& in) {
   counters_.datagrams.Add();
   const ShardSelection selection =
-      SelectShard(in.payload, static_cast<uint16_t>(shards_.size()));
+      SelectShard(in.payload, static_cast<uint16_t>(router_.shard_count()));
   if (selection.choice == ShardChoice::kByBranch) counters_.routed_by_branch.Add();
   if (selection.choice == ShardChoice::kNoCallId) counters_.no_call_id.Add();
-
-  Datagram* d = pool_->Acquire(in.payload.size());
-  if (d == nullptr) {
-    counters_.pool_exhausted.Add();
-    return;
-  }
-  d->source = in.source;
-  d->local = in.local;
-  d->received_at = in.received_at;
-  d->listen_index = static_cast<uint16_t>(in.listen_index);
-  d->length = static_cast<uint32_t>(in.payload.size());
-  std::memcpy(d->payload(), in.payload.data(), in.payload.size());
-
-  if (!shards_[selection.shard]->inbox().TryPush(*tokens_[selection.shard], d)) {
-    pool_->ReleaseLocal(d);
-    counters_.inbox_full.Add();
-    return;
-  }
-  if (!touched_flag_[selection.shard]) {
-    touched_flag_[selection.shard] = true;
-    touched_.push_back(selection.shard);
-  }
-}
-
-void ReceiveThread::WakeTouchedShards(transport::UdpReceiver& receiver) {
-  for (uint16_t s : touched_) {
-    touched_flag_[s] = false;
-    if (shards_[s]->inbox().ClaimWakeup()) {
-      receiver.ring().PrepareMessageRing(
-          shards_[s]->ring_fd(), transport::EncodeUserData(transport::CompletionTag::kWake, s));
-      counters_.wakeups_sent.Add();
-    }
-  }
-  touched_.clear();
+  router_.HandOff(selection.shard, in);
 }
 
 void ReceiveThread::Run() {
@@ -112,7 +72,7 @@ void ReceiveThread::Run() {
 
   while (!stop_.load(std::memory_order_acquire)) {
     receiver.Poll(1000, [this](const transport::ReceivedDatagram& d) { Deliver(d); });
-    WakeTouchedShards(receiver);
+    router_.WakeTouched(receiver.ring());
   }
   // Submit any wake-ups still queued so no shard sleeps on work it has.
   receiver.ring().Submit();

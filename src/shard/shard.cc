@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "sipshard/base/log.h"
+#include "sipshard/shard/shard_selector.h"
 #include "sipshard/base/timer_wheel.h"
 
 namespace sipshard::shard {
@@ -36,6 +37,35 @@ class RingSender final : public proxy::Sender {
   transport::UdpSender* sender_;
   const transport::ListenSockets* sockets_;
   metrics::ShardCounters* counters_;
+};
+
+// Delivers control messages to the other shards' mailboxes, waking a
+// sleeping one with a msg_ring from this shard's ring (submitted with the
+// loop's next submit).
+class MailboxBus final : public proxy::ControlBus {
+ public:
+  MailboxBus(transport::Uring& ring, ControlPlane& control) : ring_(&ring), control_(&control) {
+    for (auto& mailbox : control.mailboxes) tokens_.push_back(mailbox->MakeProducerToken());
+  }
+
+  bool Post(uint16_t shard, const dispatch::ControlMessage& message) override {
+    if (shard >= tokens_.size()) return false;
+    Mailbox& mailbox = *control_->mailboxes[shard];
+    if (!mailbox.TryPush(*tokens_[shard], message)) return false;
+    if (mailbox.ClaimWakeup()) {
+      const int fd = mailbox.ring_fd();
+      if (fd >= 0) {
+        ring_->PrepareMessageRing(fd, transport::EncodeUserData(transport::CompletionTag::kWake,
+                                                                shard));
+      }
+    }
+    return true;
+  }
+
+ private:
+  transport::Uring* ring_;
+  ControlPlane* control_;
+  std::vector<std::unique_ptr<Mailbox::ProducerToken>> tokens_;
 };
 
 void PinToCpu(int cpu) {
@@ -93,10 +123,30 @@ void Shard::Run() {
   }
 }
 
+void Shard::SetPeers(std::vector<Shard*> peers) {
+  if (reads_sockets()) {
+    router_ = std::make_unique<DatagramRouter>(std::move(peers), *pools_[options_.index],
+                                               receive_counters_);
+  }
+}
+
 absl::Status Shard::RunLoop() {
-  absl::StatusOr<std::unique_ptr<transport::Uring>> ring_or = transport::Uring::Create();
-  if (!ring_or.ok()) return ring_or.status();
-  transport::Uring& ring = **ring_or;
+  // A shard that reads its own sockets shares the receiver's ring: one ring
+  // (one wait) for receives, sends, timers' wake-ups and msg_ring wake-ups.
+  std::unique_ptr<transport::UdpReceiver> receiver;
+  std::unique_ptr<transport::Uring> own_ring;
+  if (reads_sockets()) {
+    if (router_ == nullptr) return absl::FailedPreconditionError("shard: SetPeers not called");
+    absl::StatusOr<std::unique_ptr<transport::UdpReceiver>> receiver_or =
+        transport::UdpReceiver::Create(options_.receive_sockets, options_.receiver);
+    if (!receiver_or.ok()) return receiver_or.status();
+    receiver = std::move(*receiver_or);
+  } else {
+    absl::StatusOr<std::unique_ptr<transport::Uring>> ring_or = transport::Uring::Create();
+    if (!ring_or.ok()) return ring_or.status();
+    own_ring = std::move(*ring_or);
+  }
+  transport::Uring& ring = receiver != nullptr ? receiver->ring() : *own_ring;
   transport::UdpSender sender(ring, options_.sender);
   RingSender ring_sender(sender, *sockets_, counters_);
 
@@ -109,6 +159,17 @@ absl::Status Shard::RunLoop() {
   const base::Clock& clock = base::MonotonicClock::Instance();
   base::TimerWheel timers(clock.NowMillis());
   env.timers = &timers;
+  ControlPlane* control = options_.control;
+  Mailbox* mailbox = control != nullptr && options_.index < control->mailboxes.size()
+                         ? control->mailboxes[options_.index].get()
+                         : nullptr;
+  std::optional<MailboxBus> bus;
+  if (mailbox != nullptr) {
+    bus.emplace(ring, *control);
+    env.control = &*bus;
+    env.shard_count = static_cast<uint16_t>(control->mailboxes.size());
+    env.load_boards = control->load_boards;
+  }
   absl::StatusOr<std::unique_ptr<proxy::ProxyCore>> core_or = proxy::ProxyCore::Create(env);
   if (!core_or.ok()) return core_or.status();
   proxy::ProxyCore& core = **core_or;
@@ -117,14 +178,41 @@ absl::Status Shard::RunLoop() {
   for (DatagramPool* pool : pools_) return_tokens.push_back(pool->MakeReturnToken());
 
   ring_fd_.store(ring.ring_fd(), std::memory_order_release);
+  if (mailbox != nullptr) mailbox->set_ring_fd(ring.ring_fd());
   startup_state_.store(1, std::memory_order_release);
   startup_state_.notify_all();
 
-  auto reap = [&] {
-    ring.ForEachCompletion([&](const transport::Completion& c) {
-      // Wake-ups need no action: being awake is the point.
-      sender.HandleCompletion(c);
-    });
+  // Wake-ups need no action: being awake is the point.
+  auto on_completion = [&](const transport::Completion& c) { sender.HandleCompletion(c); };
+  bool discard_received = false;  // set once receiving has stopped
+  auto on_datagram = [&](const transport::ReceivedDatagram& in) {
+    receive_counters_.datagrams.Add();
+    if (discard_received) {
+      receive_counters_.shutdown_discarded.Add();
+      return;
+    }
+    const ShardSelection selection =
+        SelectShard(in.payload, static_cast<uint16_t>(router_->shard_count()));
+    if (selection.choice == ShardChoice::kByBranch) receive_counters_.routed_by_branch.Add();
+    if (selection.choice == ShardChoice::kNoCallId) receive_counters_.no_call_id.Add();
+    if (selection.shard != options_.index) {
+      router_->HandOff(selection.shard, in);
+      return;
+    }
+    // Ours: handled straight from the kernel's buffer, no copy, no hand-off.
+    counters_.datagrams.Add();
+    core.Handle(proxy::InboundDatagram{in.payload, in.source, in.listen_index});
+  };
+  // Submits what is queued, waits up to `timeout_ms` for work, handles the
+  // completions (and, when reading sockets, the datagrams) that arrived.
+  auto wait = [&](int timeout_ms) {
+    if (receiver != nullptr) {
+      receiver->Poll(timeout_ms, on_datagram, on_completion);
+      router_->WakeTouched(ring);
+    } else {
+      ring.SubmitAndWait(timeout_ms);
+      ring.ForEachCompletion(on_completion);
+    }
   };
 
   // Sleeps until the next timer, a wake-up or a completion, bounded so a
@@ -132,13 +220,26 @@ absl::Status Shard::RunLoop() {
   auto sleep_budget_ms = [&]() -> int {
     const std::optional<base::Millis> next = timers.NextDeadline();
     if (!next) return options_.max_sleep_ms;
-    const base::Millis wait = *next - clock.NowMillis();
-    return static_cast<int>(std::clamp<base::Millis>(wait, 0, options_.max_sleep_ms));
+    const base::Millis until_next = *next - clock.NowMillis();
+    return static_cast<int>(std::clamp<base::Millis>(until_next, 0, options_.max_sleep_ms));
   };
 
   Datagram* batch[kBatch];
+  dispatch::ControlMessage controls[kBatch];
   while (true) {
     const bool stopping = stop_.load(std::memory_order_acquire);
+    if (receiver != nullptr && !discard_received &&
+        stop_receiving_.load(std::memory_order_acquire)) {
+      // Every hand-off made so far is in its inbox: tell the group.
+      discard_received = true;
+      receiving_stopped_.store(true, std::memory_order_release);
+    }
+    if (mailbox != nullptr) {
+      // Health events and state changes from the other shards: rare, cheap.
+      const size_t m = mailbox->PopBulk(controls, kBatch);
+      for (size_t i = 0; i < m; ++i) core.HandleControl(controls[i]);
+      core.FlushControl();
+    }
     const size_t n = inbox_.PopBulk(batch, kBatch);
     for (size_t i = 0; i < n; ++i) {
       Datagram* d = batch[i];
@@ -150,28 +251,29 @@ absl::Status Shard::RunLoop() {
     timers.Advance(clock.NowMillis());
     if (n > 0) {
       // One submit per batch; entering the kernel also reaps completions.
-      ring.SubmitAndWait(0);
-      reap();
+      wait(0);
       continue;
     }
     if (stopping) break;
     if (options_.busy_poll) {
-      ring.SubmitAndWait(0);
-      reap();
+      wait(0);
       continue;
     }
     if (!inbox_.PrepareToSleep()) continue;
-    ring.SubmitAndWait(sleep_budget_ms());
+    if (mailbox != nullptr && !mailbox->PrepareToSleep()) {
+      inbox_.Awake();
+      continue;
+    }
+    wait(sleep_budget_ms());
     inbox_.Awake();
-    reap();
+    if (mailbox != nullptr) mailbox->Awake();
   }
 
   // Flush what is still in flight, bounded: UDP sends complete at once.
-  for (int i = 0; i < 100 && sender.in_flight() > 0; ++i) {
-    ring.SubmitAndWait(10);
-    reap();
-  }
+  discard_received = true;
+  for (int i = 0; i < 100 && sender.in_flight() > 0; ++i) wait(10);
   sender_counters_ = sender.counters();
+  if (mailbox != nullptr) mailbox->set_ring_fd(-1);  // no more wake-ups to this ring
   return absl::OkStatus();
 }
 

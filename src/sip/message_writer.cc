@@ -216,6 +216,29 @@ WriteError MessageWriter::PopTopVia() { return PopFirstElement(HeaderId::kVia); 
 
 WriteError MessageWriter::PopTopRoute() { return PopFirstElement(HeaderId::kRoute); }
 
+WriteError MessageWriter::PopLastRoute() {
+  size_t index = msg_->header_count;
+  while (index > 0 && msg_->header_fields[index - 1].id != HeaderId::kRoute) --index;
+  if (index == 0) return WriteError::kNotFound;
+  const HeaderField& field = msg_->header_fields[--index];
+  ListSplitter elements(field.value);
+  std::string_view element, previous, last;
+  size_t count = 0;
+  while (elements.Next(&element)) {
+    previous = last;
+    last = element;
+    ++count;
+  }
+  if (!elements.ok() || count == 0) return WriteError::kBadValue;
+  if (count == 1) return RemoveLine(index);
+  // "Route: a, b" -> "Route: a": cut from the end of the element before the
+  // last one to the end of the value, the comma included.
+  const uint32_t from = Offset(previous) + static_cast<uint32_t>(previous.size());
+  const uint32_t to = Offset(field.value) + static_cast<uint32_t>(field.value.size());
+  Edit* e = NewEdit(from, to - from, kRankReplace);
+  return e == nullptr ? error_ : WriteError::kNone;
+}
+
 WriteError MessageWriter::SetMaxForwards(uint32_t value) {
   const size_t n = internal::FormatDecimal(value, max_forwards_digits_.data());
   const std::string_view digits(max_forwards_digits_.data(), n);

@@ -80,6 +80,38 @@ std::optional<TransactionBranch> ParseTransactionBranch(std::string_view branch)
   return id;
 }
 
+size_t FormatProbeBranch(const ProbeBranch& id, char* out) {
+  char* p = out;
+  std::memcpy(p, kBranchMarker.data(), kBranchMarker.size());
+  p += kBranchMarker.size();
+  p = WriteHex(id.shard, 4, p);
+  *p++ = '-';
+  *p++ = static_cast<char>(BranchKind::kProbe);
+  p = WriteHex(id.set, 4, p);
+  p = WriteHex(id.destination, 4, p);
+  p = WriteHex(id.sequence, 8, p);
+  return static_cast<size_t>(p - out);
+}
+
+std::optional<ProbeBranch> ParseProbeBranch(std::string_view branch) {
+  constexpr size_t kPrefix = kBranchMarker.size() + 6;  // marker, shard, '-', kind
+  if (branch.size() != kPrefix + 16) return std::nullopt;
+  std::optional<uint16_t> shard = ShardFromBranch(branch);
+  if (!shard || branch[kPrefix - 1] != static_cast<char>(BranchKind::kProbe)) return std::nullopt;
+  uint64_t set = 0, destination = 0, sequence = 0;
+  if (!ReadHex(branch.substr(kPrefix, 4), &set) ||
+      !ReadHex(branch.substr(kPrefix + 4, 4), &destination) ||
+      !ReadHex(branch.substr(kPrefix + 8, 8), &sequence)) {
+    return std::nullopt;
+  }
+  ProbeBranch id;
+  id.shard = *shard;
+  id.set = static_cast<uint16_t>(set);
+  id.destination = static_cast<uint16_t>(destination);
+  id.sequence = static_cast<uint32_t>(sequence);
+  return id;
+}
+
 std::optional<uint16_t> ShardFromBranch(std::string_view branch) {
   if (!IsOurBranch(branch) || branch.size() < kBranchMarker.size() + 5) return std::nullopt;
   uint16_t shard = 0;

@@ -1,5 +1,6 @@
 #include "sipshard/txn/transaction_table.h"
 
+#include <algorithm>
 #include <bit>
 
 #include "sipshard/base/hash.h"
@@ -72,20 +73,25 @@ const sip::Message* TransactionTable::ParseStored(std::string_view bytes) {
 
 Transaction* TransactionTable::Find(const ServerKey& key, bool legacy) {
   const std::vector<uint32_t>& buckets = legacy ? legacy_buckets_ : buckets_;
+  const uint32_t tag = HashTag(key.hash);
   for (uint32_t link = buckets[key.hash & bucket_mask_]; link != 0;) {
-    Transaction& txn = Cell(link - 1);
-    if (SameTransaction(txn.server_.key_, key)) return &txn;
-    link = txn.next_;
+    const IndexLink& entry = links_[link - 1];
+    if (entry.tag == tag) {
+      Transaction& txn = Cell(link - 1);
+      if (SameTransaction(txn.server_.key_, key)) return &txn;
+    }
+    link = entry.next;
   }
   return nullptr;
 }
 
-Transaction* TransactionTable::FindServer(const sip::Message& request) {
+Transaction* TransactionTable::FindServer(const sip::Message& request, ServerKey* computed) {
   if (request.method == sip::Method::kCancel) {
     const ServerKey key = MakeServerKey(request, sip::Method::kCancel);
     return Find(key, !key.rfc3261);
   }
   const ServerKey key = MakeServerKey(request, request.method);
+  if (computed != nullptr) *computed = key;
   Transaction* txn = Find(key, !key.rfc3261);
   if (txn != nullptr && !key.rfc3261 && request.method == sip::Method::kAck) {
     // §17.2.3 (RFC 2543): the ACK's To tag must be the tag of our response.
@@ -104,7 +110,7 @@ Transaction* TransactionTable::FindInviteForCancel(const sip::Message& cancel) {
 void TransactionTable::Link(Transaction& txn) {
   std::vector<uint32_t>& buckets = txn.in_legacy_index_ ? legacy_buckets_ : buckets_;
   uint32_t& head = buckets[txn.server_.key_.hash & bucket_mask_];
-  txn.next_ = head;
+  links_[txn.slot_] = IndexLink{head, HashTag(txn.server_.key_.hash)};
   head = txn.slot_ + 1;
 }
 
@@ -113,14 +119,15 @@ void TransactionTable::Unlink(Transaction& txn) {
   uint32_t* link = &buckets[txn.server_.key_.hash & bucket_mask_];
   while (*link != 0) {
     if (*link == txn.slot_ + 1) {
-      *link = txn.next_;
+      *link = links_[txn.slot_].next;
       return;
     }
-    link = &Cell(*link - 1).next_;
+    link = &links_[*link - 1].next;
   }
 }
 
-Transaction* TransactionTable::Create(const sip::Message& request, const OutboundPath& reply_path) {
+Transaction* TransactionTable::Create(const sip::Message& request, const OutboundPath& reply_path,
+                                      const ServerKey* key) {
   if (request.method == sip::Method::kAck || request.method == sip::Method::kCancel) return nullptr;
   if (active_ >= options_.capacity) {
     counters_->transactions_overflow.Add();
@@ -129,6 +136,7 @@ Transaction* TransactionTable::Create(const sip::Message& request, const Outboun
   if (free_.empty()) {
     const uint32_t base = static_cast<uint32_t>(chunks_.size() * kChunk);
     chunks_.push_back(std::make_unique<Transaction[]>(kChunk));
+    links_.resize(chunks_.size() * kChunk);
     for (size_t i = kChunk; i-- > 0;) {
       Transaction& txn = chunks_.back()[i];
       txn.table_ = this;
@@ -154,8 +162,8 @@ Transaction* TransactionTable::Create(const sip::Message& request, const Outboun
   server.method_ = request.method;
   server.final_status_ = 0;
   server.reply_path_ = reply_path;
-  server.key_ = RebaseKey(MakeServerKey(request, request.method), request.data,
-                          server.request_.view());
+  server.key_ = RebaseKey(key != nullptr ? *key : MakeServerKey(request, request.method),
+                          request.data, server.request_.view());
   txn.in_legacy_index_ = !server.key_.rfc3261;
   Link(txn);
   server.state_ =
@@ -192,6 +200,15 @@ std::optional<ResponseMatch> TransactionTable::MatchResponse(const sip::Message&
   return match;
 }
 
+Transaction* TransactionTable::FindLive(const TransactionBranch& id) {
+  if (id.shard != options_.shard || id.slot >= chunks_.size() * kChunk) return nullptr;
+  Transaction& txn = Cell(id.slot);
+  if (!txn.in_use_ || txn.generation_ != id.generation || id.branch >= txn.branch_count_) {
+    return nullptr;
+  }
+  return &txn;
+}
+
 size_t TransactionTable::FormatBranch(const Transaction& txn, size_t index, char* out) const {
   TransactionBranch id;
   id.shard = options_.shard;
@@ -205,9 +222,11 @@ void TransactionTable::RememberCancel(const sip::Message& cancel) {
   EarlyCancel& entry = early_cancels_[early_cancel_next_++ % kCancelMemory];
   entry.hash = EarlyCancelHash(MakeServerKey(cancel, sip::Method::kInvite));
   entry.expires = wheel_->now() + options_.timers.TimerF();
+  early_cancel_horizon_ = std::max(early_cancel_horizon_, entry.expires);
 }
 
 bool TransactionTable::TakeEarlyCancel(const sip::Message& invite) {
+  if (wheel_->now() > early_cancel_horizon_) return false;
   const uint64_t hash = EarlyCancelHash(MakeServerKey(invite, sip::Method::kInvite));
   for (EarlyCancel& entry : early_cancels_) {
     if (entry.hash == hash && entry.expires >= wheel_->now()) {

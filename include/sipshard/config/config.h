@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "sipshard/base/clock.h"
+#include "sipshard/config/route_rules.h"
 
 namespace sipshard::config {
 
@@ -54,6 +55,9 @@ enum class Algorithm : uint8_t {
 enum class ForwardMode : uint8_t { kSerial, kParallel };
 
 enum class RouteAction : uint8_t { kReply, kForward, kDrop };
+
+// What a stateful route does once failover is exhausted ([routes.on_failure]).
+enum class FailureReaction : uint8_t { kRelayBest, kReply };
 
 // Administrative state. Draining destinations keep their dialogs (in-dialog
 // requests are routed by Route headers anyway) but get no new calls.
@@ -86,6 +90,8 @@ inline constexpr EnumName<RouteAction> kRouteActionNames[] = {
     {"reply", RouteAction::kReply},
     {"forward", RouteAction::kForward},
     {"drop", RouteAction::kDrop}};
+inline constexpr EnumName<FailureReaction> kFailureReactionNames[] = {
+    {"relay_best", FailureReaction::kRelayBest}, {"reply", FailureReaction::kReply}};
 inline constexpr EnumName<DestinationState> kDestinationStateNames[] = {
     {"active", DestinationState::kActive},
     {"inactive", DestinationState::kInactive},
@@ -118,6 +124,9 @@ constexpr std::string_view ToString(ForwardMode v) {
 }
 constexpr std::string_view ToString(RouteAction v) {
   return internal::NameOf<decltype(v)>(kRouteActionNames, v);
+}
+constexpr std::string_view ToString(FailureReaction v) {
+  return internal::NameOf<decltype(v)>(kFailureReactionNames, v);
 }
 constexpr std::string_view ToString(DestinationState v) {
   return internal::NameOf<decltype(v)>(kDestinationStateNames, v);
@@ -308,6 +317,33 @@ struct DestinationConfig {
   bool operator==(const DestinationConfig&) const = default;
 };
 
+// The probe answers (3xx-6xx) that count as "alive" by default: every
+// final response except 408 and 5xx. A 2xx always counts.
+inline StatusCodeSet DefaultProbeAcceptedCodes() {
+  StatusCodeSet codes;
+  codes.AddClass(3);
+  codes.AddClass(4);
+  codes.AddClass(6);
+  StatusCodeSet out;
+  for (int code : codes.Codes()) {
+    if (code != 408) out.Add(code);
+  }
+  return out;
+}
+
+// Active health checks of a set ([sets.probing]): OPTIONS keepalives sent
+// to every destination by its owner shard (proxy/health_monitor.h).
+struct ProbingConfig {
+  bool enabled = false;
+  base::Millis interval_ms = 5000;  // one probe per destination per interval
+  base::Millis timeout_ms = 2000;   // no final answer by then: a failure
+  int fall = 3;  // consecutive failures: active -> probing (no new requests)
+  int rise = 2;  // consecutive successes: probing -> active
+  // Final answers besides 2xx that count as success (3xx..6xx).
+  StatusCodeSet accepted_codes = DefaultProbeAcceptedCodes();
+  bool operator==(const ProbingConfig&) const = default;
+};
+
 struct DestinationSetConfig {
   std::string name;
   // Stable numeric id (metrics labels, probing ownership). 0 in a Config
@@ -318,6 +354,22 @@ struct DestinationSetConfig {
   int max_attempts = 3;
   StatusCodeSet failover_codes = {408, 500, 502, 503, 504};
   std::vector<DestinationConfig> destinations;
+  // Stateful routes, when every attempt failed with a failover code (the
+  // candidates or max_attempts are exhausted): answer this instead of
+  // relaying the best response (e.g. 500 "All destinations failed").
+  // 0: relay the best response (a 503 goes up as 500).
+  int failure_reply_code = 0;
+  std::string failure_reply_reason;  // the standard phrase when empty
+  ProbingConfig probing;
+  // Passive health: this many consecutive failed branches (408, 5xx,
+  // transport error) seen by any shard take a destination out (probing).
+  // 0 disables passive health.
+  int passive_fall = 0;
+  // Without probing, how long a passively failed destination stays out.
+  base::Millis passive_hold_ms = 30000;
+  // A 503 with Retry-After takes the destination out that long, capped at
+  // this. 0 ignores Retry-After.
+  base::Millis retry_after_max_ms = 300000;
 
   bool operator==(const DestinationSetConfig&) const = default;
 };
@@ -329,10 +381,14 @@ struct RouteMatch {
   std::string ruri_user_prefix;      // byte-exact prefix of the R-URI user
   std::string ruri_host;             // lowercase, IPv6 without brackets
   std::vector<CidrBlock> source_cidrs;  // any of them
+  RouteRegex ruri_user_regex;        // searched in the R-URI user
+  RouteRegex ruri_host_regex;        // searched in the R-URI host
+  std::vector<HeaderCondition> headers;  // all of them
 
   bool IsCatchAll() const {
     return methods.empty() && ruri_user_prefix.empty() && ruri_host.empty() &&
-           source_cidrs.empty();
+           source_cidrs.empty() && ruri_user_regex.empty() && ruri_host_regex.empty() &&
+           headers.empty();
   }
   bool operator==(const RouteMatch&) const = default;
 };
@@ -351,6 +407,37 @@ struct RouteConfig {
   bool stateful = false;
   bool record_route = true;
   RouteMatch match;
+  // action == kReply: extra header lines of the local reply (templates).
+  std::vector<HeaderTemplate> reply_headers;
+  // action == kForward: request header edits before forwarding.
+  std::vector<HeaderTemplate> add_headers;
+  std::vector<HeaderRef> remove_headers;
+  // Transaction attributes set by the rule (${attr.NAME}), in config order.
+  std::vector<std::pair<std::string, std::string>> attrs;
+  // Stateful forward routes only: edits of every response relayed upstream.
+  struct OnReply {
+    std::vector<HeaderTemplate> add_headers;
+    std::vector<HeaderRef> remove_headers;
+    bool empty() const { return add_headers.empty() && remove_headers.empty(); }
+    bool operator==(const OnReply&) const = default;
+  } on_reply;
+  // Stateful forward routes only: the answer once failover is exhausted
+  // (every candidate tried, or the best code is no failover code).
+  struct OnFailure {
+    bool configured = false;  // [routes.on_failure] given: beats the set's failure_reply_code
+    FailureReaction action = FailureReaction::kRelayBest;
+    int reply_code = 0;
+    std::string reply_reason;
+    bool operator==(const OnFailure&) const = default;
+  } on_failure;
+
+  // Returns the value of a rule attribute, or empty.
+  std::string_view Attr(std::string_view key) const {
+    for (const auto& [k, v] : attrs) {
+      if (k == key) return v;
+    }
+    return {};
+  }
 
   bool operator==(const RouteConfig&) const = default;
 };

@@ -50,6 +50,18 @@ struct alignas(64) ShardCounters {
   Counter ack_timeouts;           // Timer H: no ACK for a non-2xx
   Counter late_2xx_relayed;       // 2xx after a final or a local timeout
   Counter lifetime_expired;       // transactions that hit the lifetime cap
+  Counter in_dialog_stateful;     // in-dialog requests relayed statefully (sx=t)
+  Counter loops_detected;         // 482 answered (§16.3 step 4)
+  Counter bad_extensions;         // 420 answered for Proxy-Require (§16.3 step 5)
+  // Destination health (proxy/health_monitor.h).
+  Counter probes_sent;            // OPTIONS probes sent (owner shard)
+  Counter probes_ok;              // probes answered with an accepted code
+  Counter probes_failed;          // probes timed out or refused
+  Counter health_state_changes;   // effective state changes broadcast (owner)
+  Counter passive_failures;       // failed branches reported for passive health
+  Counter retry_after_holds;      // 503 Retry-After holds started
+  Counter control_messages;       // mailbox messages applied
+  Counter control_overflow;       // mailbox full: message retried or dropped
 };
 
 struct alignas(64) ReceiveCounters {
@@ -59,6 +71,7 @@ struct alignas(64) ReceiveCounters {
   Counter no_call_id;       // sent to the fixed shard: no Call-ID found
   Counter routed_by_branch; // responses routed by our Via branch
   Counter wakeups_sent;     // sleeping shards woken
+  Counter shutdown_discarded;  // read after stop began (shards that read sockets)
 };
 
 }  // namespace sipshard::metrics

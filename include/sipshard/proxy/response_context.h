@@ -36,12 +36,15 @@ inline bool IsFailoverCode(const config::StatusCodeSet& codes, int code) {
 }
 
 struct ResponseContext {
+  // Both null for an in-dialog request relayed to its Route / remote
+  // target (one fixed next hop, no failover).
   const config::RouteConfig* route = nullptr;
-  const dispatch::DestinationSet* set = nullptr;
+  dispatch::DestinationSet* set = nullptr;
   dispatch::CandidateList candidates;
   uint8_t next_candidate = 0;  // candidates[next_candidate] is tried next
   uint8_t attempts = 0;        // branches started from candidates
   bool pop_route = false;
+  bool strict_route = false;  // §16.4: last Route value → Request-URI
   bool record_route = false;
   bool canceled = false;   // CANCEL received, or lifetime over
   bool got_2xx = false;
@@ -50,9 +53,12 @@ struct ResponseContext {
   int best_code = 0;
   bool best_local = true;
   txn::PooledBuffer best_response;  // the received bytes when not local
+  uint8_t best_branch = 0;          // the branch best_response came from
   // WWW-/Proxy-Authenticate lines of every 401/407 (§16.7 step 7).
   txn::PooledBuffer challenges;
   std::array<uint8_t, txn::Transaction::kMaxBranches> branch_destination{};
+  // Branches counted in their destination's load (OnStart, not yet OnEnd).
+  uint32_t loaded_branches = 0;
 
   // Records a final from a branch if it ranks better than the best so far;
   // returns true if it became the best.

@@ -1,8 +1,9 @@
 // The request route: which configured rule handles an out-of-dialog request.
 //
 // Rules are tried in config order and the first match wins (method,
-// Request-URI user prefix and host, source CIDR); a rule without match
-// conditions catches everything. In-dialog requests never get here: they
+// Request-URI user prefix and host, source CIDR, header presence/value,
+// then the Request-URI regexes, the costly test, last); a rule without
+// match conditions catches everything. In-dialog requests never get here: they
 // follow Route/Request-URI. Immutable after construction; shard-local copy.
 #pragma once
 

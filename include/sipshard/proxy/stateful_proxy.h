@@ -31,15 +31,18 @@
 #include "sipshard/dispatch/destination_set.h"
 #include "sipshard/metrics/shard_counters.h"
 #include "sipshard/proxy/response_context.h"
+#include "sipshard/proxy/route_actions.h"
 #include "sipshard/sip/message.h"
 #include "sipshard/sip/message_writer.h"
 #include "sipshard/sip/parser.h"
+#include "sipshard/transport/socket_address.h"
 #include "sipshard/txn/sender.h"
 #include "sipshard/txn/transaction_table.h"
 
 namespace sipshard::proxy {
 
 struct ListenIdentity;
+class HealthMonitor;
 
 // What the request hook sees.
 struct RequestHookContext {
@@ -88,12 +91,14 @@ struct StatefulOptions {
   const config::Config* config = nullptr;
   const std::vector<ListenIdentity>* listens = nullptr;
   const std::vector<std::string>* record_route_uris = nullptr;  // per listen
-  const std::vector<dispatch::DestinationSet>* sets = nullptr;
+  std::vector<dispatch::DestinationSet>* sets = nullptr;
   sip::ParseLimits limits;
   txn::Sender* sender = nullptr;
   base::TimerWheel* wheel = nullptr;
   metrics::ShardCounters* counters = nullptr;
   StatefulHooks* hooks = nullptr;  // may be null
+  // Passive health and Retry-After reports of every branch; may be null.
+  HealthMonitor* health = nullptr;
 };
 
 class StatefulProxy final : public txn::TransactionUser {
@@ -112,9 +117,26 @@ class StatefulProxy final : public txn::TransactionUser {
   void RememberCancel(const sip::Message& cancel) { table_.RememberCancel(cancel); }
   // Starts a transaction for a request that `route` forwards statefully.
   // `reply_path` is where responses go (the request's source).
+  // `strict_route`: the Request-URI named us (§16.4), so each branch takes
+  // the last Route value as its Request-URI.
   void HandleRequest(const sip::Message& request, const config::RouteConfig& route,
                      const txn::OutboundPath& reply_path, std::string_view source_ip,
-                     bool pop_route, bool record_route);
+                     bool pop_route, bool record_route, bool strict_route = false);
+  // Relays an in-dialog request statefully to `next_hop` (its Route or
+  // remote target, §16.4, §16.6 step 6): one branch, no failover, a local
+  // 408 when the peer is silent, retransmissions absorbed. Used when the
+  // dialog was record-routed by a stateful route (kStatefulDialogParam).
+  // Returns false, having done nothing, when no transaction can be created
+  // (table full): the caller relays the request statelessly instead, so
+  // established calls are never refused for capacity.
+  bool HandleInDialogRequest(const sip::Message& request, const transport::SocketAddress& next_hop,
+                             const txn::OutboundPath& reply_path, std::string_view source_ip,
+                             bool pop_route, bool strict_route);
+  // §16.3 step 4: true when `request` carries a Via we pushed for a live
+  // transaction of this shard whose request had the same Request-URI,
+  // Call-ID, From tag and CSeq: it came back unchanged (a loop, 482), as
+  // opposed to a spiral (a changed Request-URI).
+  bool IsLoop(const sip::Message& request);
   // Handles a response with a transaction branch. Returns false when it
   // matches no live branch (the caller forwards it statelessly by Via).
   bool HandleResponse(const sip::Message& response);
@@ -138,7 +160,18 @@ class StatefulProxy final : public txn::TransactionUser {
   // Forwards `request` (the received one, or its stored copy) as a new
   // branch to `destination` of the context's set.
   bool StartBranch(txn::Transaction& txn, const sip::Message& request, uint8_t destination);
+  bool StartBranchTo(txn::Transaction& txn, const sip::Message& request,
+                     const transport::SocketAddress& address, base::Millis timeout,
+                     uint8_t destination);
+  // Creates the server transaction and its context, sends 100 Trying for
+  // an INVITE. nullptr when the table refuses (full).
+  txn::Transaction* Begin(const sip::Message& request, const txn::OutboundPath& reply_path,
+                          std::string_view source_ip);
   const sip::Message* StoredRequest(const txn::Transaction& txn);
+  // A branch ended with `code`: in-flight accounting (OnEnd), passive
+  // health and Retry-After (HealthMonitor). No-op for set-less branches.
+  void ReportOutcome(txn::Transaction& txn, size_t branch, int code, bool local,
+                     int64_t retry_after_s);
   void RelayResponse(txn::Transaction& txn, const sip::Message& response, size_t branch,
                      bool store_as_final);
   void CancelBranches(txn::Transaction& txn, int except);
@@ -157,8 +190,14 @@ class StatefulProxy final : public txn::TransactionUser {
   sip::Message stored_;  // re-parsed stored request (failover, local replies)
   sip::Message best_;    // re-parsed best response
   txn::PooledBuffer relay_;  // scratch for the response being relayed
+  HeaderScratch header_scratch_;  // expanded rule headers of the message being written
   char to_tag_[24];
   char source_ip_[64];
+  // The server key AbsorbRequest looked up for the request at
+  // absorbed_data_ (a miss), reused by Begin() for the same bytes.
+  txn::ServerKey absorbed_key_;
+  const char* absorbed_data_ = nullptr;
+  size_t absorbed_size_ = 0;
 };
 
 }  // namespace sipshard::proxy

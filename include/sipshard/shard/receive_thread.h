@@ -1,11 +1,12 @@
 // A receive thread: its io_uring, its sockets, its datagram pool.
 //
-// Receives with multishot recvmsg into a provided-buffer ring, copies each
-// datagram into a pool slot (the ring buffer is recycled at once), picks
-// the owning shard without parsing (SelectShard) and pushes the slot into
-// that shard's inbox. After each batch it wakes, with one msg_ring per
-// shard, only the shards that announced sleep; the wake SQEs ride along
-// with the next wait's submit. A full inbox or pool drops and counts.
+// Receives with multishot recvmsg into a provided-buffer ring, picks the
+// owning shard without parsing (SelectShard) and lets a DatagramRouter copy
+// the datagram into a pool slot (the ring buffer is recycled at once) and
+// push it into that shard's inbox. After each batch it wakes, with one
+// msg_ring per shard, only the shards that announced sleep; the wake SQEs
+// ride along with the next wait's submit. A full inbox or pool drops and
+// counts. Not used when shards receive themselves (receive_threads = 0).
 //
 // Thread affinity: constructed on the main thread; runs on its own.
 #pragma once
@@ -18,6 +19,7 @@
 #include "absl/status/status.h"
 #include "sipshard/metrics/shard_counters.h"
 #include "sipshard/shard/datagram_pool.h"
+#include "sipshard/shard/datagram_router.h"
 #include "sipshard/shard/shard.h"
 #include "sipshard/transport/listen_sockets.h"
 #include "sipshard/transport/udp_receiver.h"
@@ -45,17 +47,12 @@ class ReceiveThread {
  private:
   void Run();
   void Deliver(const transport::ReceivedDatagram& datagram);
-  void WakeTouchedShards(transport::UdpReceiver& receiver);
 
   int index_;
   const transport::ListenSockets* sockets_;
-  std::vector<Shard*> shards_;
-  DatagramPool* pool_;
   transport::UdpReceiverOptions options_;
-  std::vector<std::unique_ptr<Inbox::ProducerToken>> tokens_;
-  std::vector<uint16_t> touched_;
-  std::vector<bool> touched_flag_;
   metrics::ReceiveCounters counters_;
+  DatagramRouter router_;
   transport::UdpReceiverCounters receiver_counters_;
   std::unique_ptr<transport::UdpReceiver> receiver_holder_;
   std::atomic<transport::UdpReceiver*> receiver_{nullptr};

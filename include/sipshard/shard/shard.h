@@ -25,8 +25,11 @@
 #include "sipshard/metrics/shard_counters.h"
 #include "sipshard/proxy/proxy_core.h"
 #include "sipshard/shard/datagram_pool.h"
+#include "sipshard/shard/datagram_router.h"
 #include "sipshard/shard/inbox.h"
+#include "sipshard/shard/mailbox.h"
 #include "sipshard/transport/listen_sockets.h"
+#include "sipshard/transport/udp_receiver.h"
 #include "sipshard/transport/udp_sender.h"
 
 namespace sipshard::shard {
@@ -36,8 +39,17 @@ struct ShardOptions {
   int cpu = -1;  // pin to this CPU when >= 0
   bool busy_poll = false;
   size_t inbox_capacity = 16384;
-  size_t max_producers = 1;   // receive threads
+  size_t max_producers = 1;   // threads that read sockets and hand off
   int max_sleep_ms = 100;     // upper bound of one idle wait
+  // Non-empty when the shard reads these sockets itself
+  // (server.receive_threads = 0): datagrams it owns are handled straight
+  // from the kernel's buffer, the others handed off to their shard through
+  // pools[index]. Saves one thread wake-up per datagram at light load.
+  std::span<const transport::UdpSocket> receive_sockets;
+  transport::UdpReceiverOptions receiver;
+  // Mailboxes and load boards shared with the other shards (mailbox.h);
+  // null: a lone shard (no cross-shard health, private load boards).
+  ControlPlane* control = nullptr;
   transport::UdpSenderOptions sender;
 };
 
@@ -52,8 +64,17 @@ class Shard {
 
   // Starts the thread and waits until its ring and proxy core are ready.
   absl::Status Start();
+  // Gives the shard the full shard list, for hand-offs when it reads its
+  // own sockets. Call on every shard before starting any of them.
+  void SetPeers(std::vector<Shard*> peers);
+  // First step of stopping a shard that reads sockets: from now on it
+  // discards (and counts) what it receives. receiving_stopped() turns true
+  // once it can no longer hand anything to another shard.
+  void RequestStopReceiving() { stop_receiving_.store(true, std::memory_order_release); }
+  bool receiving_stopped() const { return receiving_stopped_.load(std::memory_order_acquire); }
+  bool reads_sockets() const { return !options_.receive_sockets.empty(); }
   // Asks the shard to finish: it drains its inbox, flushes sends, exits.
-  // Call after every producer has stopped.
+  // Call after every producer has stopped (or stopped receiving).
   void RequestStop() { stop_.store(true, std::memory_order_release); }
   void Join();
 
@@ -61,6 +82,8 @@ class Shard {
   int ring_fd() const { return ring_fd_.load(std::memory_order_acquire); }
   uint16_t index() const { return options_.index; }
   const metrics::ShardCounters& counters() const { return counters_; }
+  // Receive-side counters when the shard reads its own sockets.
+  const metrics::ReceiveCounters& receive_counters() const { return receive_counters_; }
   // Sender counters, readable after Join().
   const transport::UdpSenderCounters& sender_counters() const { return sender_counters_; }
 
@@ -74,7 +97,11 @@ class Shard {
   std::vector<proxy::ListenIdentity> listens_;
   std::vector<DatagramPool*> pools_;
   Inbox inbox_;
+  std::unique_ptr<DatagramRouter> router_;  // set by SetPeers when reading sockets
   metrics::ShardCounters counters_;
+  metrics::ReceiveCounters receive_counters_;
+  std::atomic<bool> stop_receiving_{false};
+  std::atomic<bool> receiving_stopped_{false};
   transport::UdpSenderCounters sender_counters_;
   std::atomic<bool> stop_{false};
   std::atomic<int> ring_fd_{-1};

@@ -40,6 +40,7 @@ class ShardGroup {
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<transport::ListenSockets> sockets_;
   std::vector<std::unique_ptr<DatagramPool>> pools_;
+  ControlPlane control_;  // before shards_: outlives them
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::unique_ptr<ReceiveThread>> receivers_;
   bool stopped_ = false;

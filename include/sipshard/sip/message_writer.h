@@ -113,6 +113,10 @@ class MessageWriter {
   // Removes the first Route element, same rules as PopTopVia (§16.4, §16.12).
   WriteError PopTopRoute();
 
+  // Removes the last Route element (§16.4 strict-router compatibility: the
+  // element that replaces the Request-URI), same rules as PopTopVia.
+  WriteError PopLastRoute();
+
   // Replaces the Max-Forwards value, or adds `Max-Forwards: N` before the
   // empty line when absent (§16.6 step 3; the caller decrements).
   WriteError SetMaxForwards(uint32_t value);

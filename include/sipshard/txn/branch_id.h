@@ -31,6 +31,7 @@ inline constexpr size_t kMaxBranchLength = 40;
 enum class BranchKind : char {
   kStateless = 'a',
   kTransaction = 'b',
+  kProbe = 'p',  // OPTIONS health probe (dispatch health, proxy/health_monitor.h)
 };
 
 // What a transaction branch encodes.
@@ -48,6 +49,22 @@ size_t FormatTransactionBranch(const TransactionBranch& id, char* out);
 // Decodes a branch written by FormatTransactionBranch, or nullopt if the
 // branch is not a well-formed transaction branch of ours.
 std::optional<TransactionBranch> ParseTransactionBranch(std::string_view branch);
+
+// What a probe branch encodes: the destination probed and the probe's
+// sequence number (a late answer to an earlier probe does not count).
+//   probe:       payload = <set:4 hex><destination:4 hex><sequence:8 hex>
+struct ProbeBranch {
+  uint16_t shard = 0;
+  uint16_t set = 0;
+  uint16_t destination = 0;
+  uint32_t sequence = 0;
+};
+
+// Writes a probe branch into `out` (kMaxBranchLength bytes); returns its length.
+size_t FormatProbeBranch(const ProbeBranch& id, char* out);
+
+// Decodes a branch written by FormatProbeBranch, or nullopt.
+std::optional<ProbeBranch> ParseProbeBranch(std::string_view branch);
 
 // Writes a stateless branch for `shard` into `out` (kMaxBranchLength bytes)
 // and returns its length.

@@ -33,6 +33,7 @@
 #include "sipshard/sip/message.h"
 #include "sipshard/sip/parser.h"
 #include "sipshard/txn/attributes.h"
+#include "sipshard/txn/branch_id.h"
 #include "sipshard/txn/buffer_pool.h"
 #include "sipshard/txn/client_transaction.h"
 #include "sipshard/txn/sender.h"
@@ -72,7 +73,6 @@ class Transaction {
   TransactionTable* table_ = nullptr;
   uint32_t slot_ = 0;
   uint32_t generation_ = 0;
-  uint32_t next_ = 0;  // chain in an index bucket (slot + 1; 0 ends it)
   bool in_use_ = false;
   bool in_legacy_index_ = false;
   uint8_t branch_count_ = 0;
@@ -120,7 +120,9 @@ class TransactionTable {
 
   // Finds the server transaction of `request` (§17.2.3): ACK maps to the
   // INVITE, any other method to its own. nullptr when there is none.
-  Transaction* FindServer(const sip::Message& request);
+  // `key`, when given, receives the key that was looked up, so that a miss
+  // followed by Create() hashes the request once.
+  Transaction* FindServer(const sip::Message& request, ServerKey* key = nullptr);
   // Finds the INVITE server transaction a CANCEL refers to (§9.2).
   Transaction* FindInviteForCancel(const sip::Message& cancel);
 
@@ -128,12 +130,18 @@ class TransactionTable {
   // `reply_path`, or returns nullptr when the table is full. INVITE starts
   // in Proceeding (the caller sends 100 Trying), others in Trying. ACK and
   // CANCEL never get one.
-  Transaction* Create(const sip::Message& request, const OutboundPath& reply_path);
+  // `key`: the request's key from FindServer(), or null to compute it.
+  Transaction* Create(const sip::Message& request, const OutboundPath& reply_path,
+                      const ServerKey* key = nullptr);
 
   // Matches a response to a branch (§17.1.3): our transaction branch,
   // current generation, a started branch, and the CSeq method equal to the
   // branch's (or CANCEL, for the answer to our CANCEL).
   std::optional<ResponseMatch> MatchResponse(const sip::Message& response);
+
+  // Returns the live transaction a branch id of this shard names (current
+  // generation, a started branch), or nullptr (§16.3 step 4 loop check).
+  Transaction* FindLive(const TransactionBranch& id);
 
   // Formats the Via branch of branch `index` of `txn`.
   size_t FormatBranch(const Transaction& txn, size_t index, char* out) const;
@@ -183,6 +191,16 @@ class TransactionTable {
   BufferPool buffers_;
   std::vector<std::unique_ptr<Transaction[]>> chunks_;
   std::vector<uint32_t> free_;
+  // Index chains live apart from the ~5 KB cells, so that a lookup walks
+  // 8-byte links instead of taking a cache miss per cell: per slot, the
+  // next slot of its bucket (slot + 1; 0 ends the chain) and the upper half
+  // of its key hash, compared before the full key is.
+  struct IndexLink {
+    uint32_t next = 0;
+    uint32_t tag = 0;
+  };
+  static uint32_t HashTag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
+  std::vector<IndexLink> links_;          // by slot
   std::vector<uint32_t> buckets_;         // RFC 3261 keys: slot + 1, 0 = empty
   std::vector<uint32_t> legacy_buckets_;  // pre-3261 keys
   uint64_t bucket_mask_ = 0;
@@ -193,6 +211,9 @@ class TransactionTable {
   };
   std::array<EarlyCancel, kCancelMemory> early_cancels_{};
   size_t early_cancel_next_ = 0;
+  // The latest expiry of any remembered CANCEL: past it, TakeEarlyCancel
+  // answers without hashing the INVITE or scanning the entries.
+  base::Millis early_cancel_horizon_ = 0;
   sip::Message scratch_;
 };
 

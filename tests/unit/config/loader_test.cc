@@ -81,7 +81,7 @@ TEST(LoaderTest, BundledConfigLoads) {
   EXPECT_EQ(def.action, RouteAction::kForward);
   EXPECT_EQ(def.set, "farm");
   EXPECT_EQ(def.set_index, 0);
-  EXPECT_FALSE(def.stateful);
+  EXPECT_TRUE(def.stateful);  // serial failover for the Quickstart demo
   EXPECT_TRUE(def.record_route);
   EXPECT_TRUE(def.match.IsCatchAll());
 }
@@ -169,7 +169,7 @@ TEST(LoaderErrorTest, WrongTypeMatchesTheDocumentedExample) {
 
 TEST(LoaderErrorTest, OutOfRangeAndFloatIntegers) {
   EXPECT_EQ(ErrorOf(Doc({"[server]", "receive_threads = 65"}) + std::string(kDropRoute)),
-            "t.toml:2:1: server.receive_threads: expected an integer in 1..64, got 65");
+            "t.toml:2:1: server.receive_threads: expected an integer in 0..64, got 65");
   EXPECT_EQ(ErrorOf(Doc({"[limits]", "  max_headers = 2.0"}) + std::string(kDropRoute)),
             "t.toml:2:3: limits.max_headers: expected an integer in 8..256, got 2.0");
   EXPECT_EQ(ErrorOf(Doc({"[timers]", "t1_ms = -1"}) + std::string(kDropRoute)),

@@ -121,7 +121,18 @@ const ShardField kShardFields[] = {
     {"acks_sent", &ShardCounters::acks_sent},
     {"ack_timeouts", &ShardCounters::ack_timeouts},
     {"late_2xx_relayed", &ShardCounters::late_2xx_relayed},
+    {"in_dialog_stateful", &ShardCounters::in_dialog_stateful},
+    {"loops_detected", &ShardCounters::loops_detected},
+    {"bad_extensions", &ShardCounters::bad_extensions},
     {"lifetime_expired", &ShardCounters::lifetime_expired},
+    {"probes_sent", &ShardCounters::probes_sent},
+    {"probes_ok", &ShardCounters::probes_ok},
+    {"probes_failed", &ShardCounters::probes_failed},
+    {"health_state_changes", &ShardCounters::health_state_changes},
+    {"passive_failures", &ShardCounters::passive_failures},
+    {"retry_after_holds", &ShardCounters::retry_after_holds},
+    {"control_messages", &ShardCounters::control_messages},
+    {"control_overflow", &ShardCounters::control_overflow},
 };
 struct ReceiveField {
   const char* name;
@@ -134,6 +145,7 @@ const ReceiveField kReceiveFields[] = {
     {"no_call_id", &ReceiveCounters::no_call_id},
     {"routed_by_branch", &ReceiveCounters::routed_by_branch},
     {"wakeups_sent", &ReceiveCounters::wakeups_sent},
+    {"shutdown_discarded", &ReceiveCounters::shutdown_discarded},
 };
 
 // Formats `"<prefix><name>":<value>` for every field, comma-separated.

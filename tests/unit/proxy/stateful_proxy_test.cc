@@ -158,7 +158,7 @@ TEST_F(StatefulProxyTest, WholeCallWithTryingRingingOkAndHopByHopRules) {
   // 100 Trying at once, hop by hop (§16.2).
   EXPECT_EQ(Lines(Take(kClientPort)), std::vector<std::string>{"SIP/2.0 100 Trying"});
   EXPECT_THAT(HeaderValues(fwd, "Via")[0], StartsWith("SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-sx0000-b"));
-  EXPECT_EQ(HeaderValue(fwd, "Record-Route"), "<sip:127.0.0.1:5060;lr>");
+  EXPECT_EQ(HeaderValue(fwd, "Record-Route"), "<sip:127.0.0.1:5060;lr;sx=t>");
   EXPECT_EQ(HeaderValue(fwd, "Max-Forwards"), "69");
   Consume();
   FromBackend(0, Answer(fwd, 100, "Trying"));
@@ -456,6 +456,103 @@ TEST_F(StatefulProxyTest, NonInviteTransactionCompletesAndAbsorbs) {
   EXPECT_EQ(Lines(Take(kClientPort)), std::vector<std::string>{"SIP/2.0 200 OK"});
   Advance(64 * 500);  // Timer J / K
   EXPECT_EQ(counters_.transactions_freed.value(), 1u);
+}
+
+// An in-dialog request from the caller: `ruri` and `route` as given.
+std::string InDialog(const std::string& method, const std::string& branch,
+                     const std::string& ruri, const std::string& route) {
+  return method + " " + ruri + " SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 127.0.0.1:5090;branch=" + branch + ";rport\r\n" + route +
+         "Max-Forwards: 70\r\nFrom: <sip:alice@example.net>;tag=a1\r\n"
+         "To: <sip:bob@example.com>;tag=uas1\r\nCall-ID: call-1@test\r\n"
+         "CSeq: 2 " + method + "\r\nContent-Length: 0\r\n\r\n";
+}
+
+TEST_F(StatefulProxyTest, InDialogRequestThroughStatefulRecordRouteIsATransaction) {
+  Start(Config("serial", 1, 2));
+  const std::string bye = InDialog("BYE", "z9hG4bKd1", "sip:bob@127.0.0.1:5072",
+                                   "Route: <sip:127.0.0.1:5060;lr;sx=t>\r\n");
+  FromClient(bye);
+  std::vector<std::string> fwd = Take(5072);
+  ASSERT_EQ(fwd.size(), 1u);
+  EXPECT_EQ(HeaderValue(fwd[0], "Route"), "");
+  EXPECT_THAT(HeaderValue(fwd[0], "Via"), HasSubstr("branch=z9hG4bK-sx"));
+  EXPECT_EQ(counters_.transactions_created.value(), 1u);
+  EXPECT_EQ(counters_.in_dialog_stateful.value(), 1u);
+  Consume();
+  FromClient(bye);  // retransmission: absorbed, not relayed again
+  EXPECT_TRUE(Take(5072).empty());
+  EXPECT_EQ(counters_.retransmissions_absorbed.value(), 1u);
+  // The peer stays silent: our Timer E retransmits, fr_timeout ends in 408.
+  Advance(1000);
+  std::vector<std::string> up = Take(kClientPort);
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(FirstLine(up[0]), "SIP/2.0 408 Request Timeout");
+}
+
+TEST_F(StatefulProxyTest, InDialogRequestThroughPlainRecordRouteStaysStateless) {
+  Start(Config("serial", 1, 2));
+  FromClient(InDialog("BYE", "z9hG4bKd2", "sip:bob@127.0.0.1:5072",
+                      "Route: <sip:127.0.0.1:5060;lr>\r\n"));
+  std::vector<std::string> fwd = Take(5072);
+  ASSERT_EQ(fwd.size(), 1u);
+  EXPECT_EQ(counters_.transactions_created.value(), 0u);
+  EXPECT_THAT(HeaderValue(fwd[0], "Via"), HasSubstr("branch=z9hG4bK-sx"));
+}
+
+TEST_F(StatefulProxyTest, StrictRouterRequestUriIsReplacedByTheLastRoute) {
+  // §16.4: the previous hop put our Record-Route URI into the Request-URI
+  // and the remote target at the end of the Route set.
+  Start(Config("serial", 1, 2));
+  FromClient(InDialog("BYE", "z9hG4bKd3", "sip:127.0.0.1:5060;lr;sx=t",
+                      "Route: <sip:bob@127.0.0.1:5072>\r\n"));
+  std::vector<std::string> fwd = Take(5072);
+  ASSERT_EQ(fwd.size(), 1u);
+  EXPECT_EQ(FirstLine(fwd[0]), "BYE sip:bob@127.0.0.1:5072 SIP/2.0");
+  EXPECT_EQ(HeaderValue(fwd[0], "Route"), "");
+  EXPECT_EQ(counters_.in_dialog_stateful.value(), 1u);
+  // With more Route values, the next hop is the first that remains.
+  Consume();
+  FromClient(InDialog("BYE", "z9hG4bKd4", "sip:127.0.0.1:5060;lr",
+                      "Route: <sip:127.0.0.1:5071;lr>, <sip:bob@127.0.0.1:5072>\r\n"));
+  fwd = Take(5071);
+  ASSERT_EQ(fwd.size(), 1u);
+  EXPECT_EQ(FirstLine(fwd[0]), "BYE sip:bob@127.0.0.1:5072 SIP/2.0");
+  EXPECT_EQ(HeaderValues(fwd[0], "Route"), std::vector<std::string>{"<sip:127.0.0.1:5071;lr>"});
+  EXPECT_EQ(counters_.in_dialog_stateful.value(), 1u);  // no sx=t: stateless
+}
+
+TEST_F(StatefulProxyTest, ProxyRequireIsAnswered420WithUnsupported) {
+  Start(Config("serial", 1, 1));
+  std::string invite = Invite("z9hG4bKx1");
+  invite.insert(invite.find("Content-Length"), "Proxy-Require: foo, bar\r\nProxy-Require: baz\r\n");
+  FromClient(invite);
+  EXPECT_TRUE(Take(5071).empty());
+  std::vector<std::string> up = Take(kClientPort);
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(FirstLine(up[0]), "SIP/2.0 420 Bad Extension");
+  EXPECT_EQ(HeaderValue(up[0], "Unsupported"), "foo, bar, baz");
+  EXPECT_EQ(counters_.bad_extensions.value(), 1u);
+  EXPECT_EQ(counters_.transactions_created.value(), 0u);
+}
+
+TEST_F(StatefulProxyTest, RequestThatComesBackUnchangedIsALoop) {
+  Start(Config("serial", 1, 1));
+  const std::string fwd = InviteTo(0);
+  Consume();
+  // The backend routes it straight back to us: same Request-URI → 482.
+  FromBackend(0, fwd);
+  std::vector<std::string> back = Take(5071);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(FirstLine(back[0]), "SIP/2.0 482 Loop Detected");
+  EXPECT_EQ(counters_.loops_detected.value(), 1u);
+  // A spiral (the Request-URI changed) is forwarded as a new transaction.
+  std::string spiral = fwd;
+  spiral.replace(spiral.find("sip:bob@example.com"), 19, "sip:carol@example.com");
+  Consume();
+  FromBackend(0, spiral);
+  EXPECT_EQ(counters_.loops_detected.value(), 1u);
+  EXPECT_EQ(counters_.transactions_created.value(), 2u);
 }
 
 TEST(ResponseRankTest, FollowsSection16_7Step6) {

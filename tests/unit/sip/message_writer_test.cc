@@ -323,6 +323,39 @@ TEST_F(MessageWriterTest, PopTopRoute) {
   EXPECT_EQ(Write(), input_);
 }
 
+TEST_F(MessageWriterTest, PopLastRouteWithNewRequestUri) {
+  // §16.4 strict-router compatibility: the last Route element becomes the
+  // Request-URI and leaves the Route set.
+  Load(Crlf(
+      "BYE sip:10.0.0.1;lr SIP/2.0\n"
+      "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\n"
+      "Route: <sip:b.example.com;lr>\n"
+      "Route: <sip:c.example.com;lr>, <sip:uas@192.0.2.99>\n"
+      "From: <sip:a@example.com>;tag=1\nTo: <sip:b@example.com>;tag=2\n"
+      "Call-ID: c@h\nCSeq: 2 BYE\nContent-Length: 0\n\n"));
+  ASSERT_EQ(writer_.PopLastRoute(), WriteError::kNone);
+  ASSERT_EQ(writer_.SetRequestUri("sip:uas@192.0.2.99"), WriteError::kNone);
+  Write();
+  std::vector<std::string> lines = HeaderLines(out_);
+  EXPECT_EQ(out_.request_uri_text, "sip:uas@192.0.2.99");
+  EXPECT_EQ(lines[1], "Route: <sip:b.example.com;lr>");
+  EXPECT_EQ(lines[2], "Route: <sip:c.example.com;lr>");
+
+  // A single-element last line goes away entirely.
+  Load(Crlf(
+      "BYE sip:10.0.0.1;lr SIP/2.0\n"
+      "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\n"
+      "Route: <sip:uas@192.0.2.99>\n"
+      "From: <sip:a@example.com>;tag=1\nTo: <sip:b@example.com>;tag=2\n"
+      "Call-ID: c@h\nCSeq: 2 BYE\nContent-Length: 0\n\n"));
+  ASSERT_EQ(writer_.PopLastRoute(), WriteError::kNone);
+  Write();
+  EXPECT_EQ(out_.Count(HeaderId::kRoute), 0);
+
+  Load(TypicalInvite());
+  EXPECT_EQ(writer_.PopLastRoute(), WriteError::kNotFound);
+}
+
 TEST_F(MessageWriterTest, UnsplittableListIsRefused) {
   Load(
       Crlf("BYE sip:uas@192.0.2.99 SIP/2.0\n"
