@@ -267,19 +267,26 @@ void ProxyCore::HandleRequest(const InboundDatagram& in) {
   }
 
   const bool in_dialog = !msg_.to.tag.empty();
-  if (in_dialog && msg_.method != Method::kAck) {
+  if (in_dialog) {
     // No Route left: the Request-URI is the remote target (§16.6 step 6).
     std::optional<transport::SocketAddress> hop;
     if (!IsUs(*target)) {
       hop = transport::SocketAddress::Parse(target->HostAddress(), target->PortOrDefault());
     }
-    if (!hop) {
+    // An ACK that carried our Route is the ACK for a 2xx of a dialog we
+    // record-routed: it goes end to end to the callee's Contact, never to
+    // the dispatcher (which may pick another backend after a failover).
+    if (hop && (msg_.method != Method::kAck || pop_route || strict_route)) {
+      RelayInDialog(in, *hop, pop_route, strict_route, stateful_dialog);
+      return;
+    }
+    if (msg_.method != Method::kAck) {
       env_.counters->no_route.Add();
       Reply(in, 404, "Not Here");
       return;
     }
-    RelayInDialog(in, *hop, pop_route, strict_route, stateful_dialog);
-    return;
+    // Any other ACK is the ACK for a non-2xx of a stateless route: it
+    // follows its INVITE's path through the route table below.
   }
 
   // OPTIONS addressed to the balancer itself: an upstream balancer's probe.

@@ -730,6 +730,45 @@ TEST_F(ProxyCoreTest, InDialogWithoutRouteFollowsTheRequestUri) {
   EXPECT_EQ(out.path.listen_index, 1);
 }
 
+TEST_F(ProxyCoreTest, AckForA2xxFollowsTheContactNotTheDispatcher) {
+  // After a failover the callee is not the Call-ID's rendezvous choice: the
+  // ACK for its 200 must still reach it (pitfall 3: end to end).
+  Request ack;
+  ack.method = "ACK";
+  ack.to_tag = "uas1";
+  ack.ruri = "sip:bob@192.0.2.77:5092";
+  ack.extra = "Route: <sip:127.0.0.1:5060;lr>\r\n";
+  const testing::SentDatagram out = ForwardOne(ack);
+  EXPECT_EQ(out.path.destination, Addr("192.0.2.77", 5092));
+  EXPECT_NE(out.path.destination, FarmChoice(ack.call_id));
+  EXPECT_TRUE(HeaderValues(out.bytes, "Route").empty());
+}
+
+TEST_F(ProxyCoreTest, AckForANon2xxWithoutOurRouteFollowsItsInvite) {
+  // A stateless route's INVITE went to the Call-ID's choice; its hop-by-hop
+  // ACK (To tag, no Route) must go there too, whatever its Request-URI.
+  Build(R"toml(
+[[sets]]
+name = "farm"
+  [[sets.destinations]]
+  uri = "sip:10.0.0.1:5060"
+  [[sets.destinations]]
+  uri = "sip:10.0.0.2:5060"
+  [[sets.destinations]]
+  uri = "sip:10.0.0.3:5060"
+
+[[routes]]
+name = "all"
+action = "forward"
+set = "farm"
+)toml");
+  Request ack;
+  ack.method = "ACK";
+  ack.to_tag = "uas1";
+  ack.ruri = "sip:bob@192.0.2.77:5092";
+  EXPECT_EQ(ForwardOne(ack).path.destination, FarmChoice(ack.call_id));
+}
+
 TEST_F(ProxyCoreTest, InDialogToAHostNameOrToUsGets404NotHere) {
   for (const char* ruri : {"sip:bob@pbx.example.com", "sip:bob@127.0.0.1:5060"}) {
     SCOPED_TRACE(ruri);
