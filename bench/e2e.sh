@@ -54,6 +54,9 @@
 #   --build-dir DIR            build directory (default build)
 #   --no-build                 use the binaries as they are
 #   --keep                     keep the work directory (logs, configs)
+#   --failing-backend          the last farm endpoint answers every INVITE
+#                              503: a failover-heavy run (about a third of
+#                              the calls fail over), to set beside a clean one
 # Environment: SIPSHARD_LOAD=PATH uses another sipshard-load binary.
 # Needs: python3 >= 3.11, ss (iproute2), setsid and timeout (util-linux,
 # coreutils); root only to install Kamailio.
@@ -91,6 +94,7 @@ JSON_OUT=""
 BUILD_DIR=build
 NO_BUILD=0
 KEEP=0
+FAILING_BACKEND=0
 DRAIN_S=""
 T1_MS=500
 KAM_SHM_MB=256
@@ -126,6 +130,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) need_value "$@"; BUILD_DIR=$2; shift 2 ;;
     --no-build) NO_BUILD=1; shift ;;
     --keep) KEEP=1; shift ;;
+    --failing-backend) FAILING_BACKEND=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -664,7 +669,11 @@ NOTES_FILE=$WORK/notes.txt
 note() { echo "e2e: note: $*" >&2; echo "$*" >>"$NOTES_FILE"; }
 FARM_STATS=$WORK/farm-stats.json
 farm_args=()
-for d in "${FARM[@]}"; do farm_args+=(--endpoint "$d,behavior=answer"); done
+for i in "${!FARM[@]}"; do
+  behavior=answer
+  if [[ $FAILING_BACKEND == 1 && $i == $((${#FARM[@]} - 1)) ]]; then behavior=fail; fi
+  farm_args+=(--endpoint "${FARM[$i]},behavior=$behavior")
+done
 # --duration: the farm outlives the whole run; it is stopped with SIGTERM.
 start_group farm "$WORK/farm.log" "$LOAD_BIN" uas "${farm_args[@]}" --duration 3600 \
   --stats-file "$FARM_STATS" --json

@@ -14,7 +14,7 @@ packages=(
   # fuzzers: clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
   # interop runs and benchmarks: SIPp, process tools, Python for scripts
-  sip-tester procps python3
+  sip-tester procps python3 iproute2
 )
 if [[ "${SIPSHARD_WITH_KAMAILIO:-0}" == 1 ]]; then
   packages+=(kamailio)

@@ -16,7 +16,8 @@ ctest --test-dir build --output-on-failure -j"$jobs" --timeout 300
 if [[ "${SIPSHARD_SKIP_FUZZ:-0}" != 1 ]]; then
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_COMPILER=clang++ -DSIPSHARD_FUZZ=ON -DSIPSHARD_SANITIZE=ON \
-    -DSIPSHARD_BUILD_TESTS=OFF -DSIPSHARD_BUILD_BENCH=OFF -DSIPSHARD_WERROR=ON >/dev/null
-  cmake --build build-fuzz -j"$jobs"
+    -DSIPSHARD_BUILD_TESTS=OFF -DSIPSHARD_BUILD_BENCH=OFF -DSIPSHARD_WERROR=ON \
+    -DSIPSHARD_FUZZ_SECONDS="${SIPSHARD_FUZZ_SECONDS:-60}" >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target parser_fuzz uri_fuzz stream_framer_fuzz
   ctest --test-dir build-fuzz --output-on-failure -L fuzz
 fi

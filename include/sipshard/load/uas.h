@@ -171,8 +171,6 @@ class UasEngine {
   uint64_t rng_;
   std::string contact_line_;  // "Contact: <sip:farm@H:P>\r\n"
   std::string sdp_;
-  base::Millis ring_ms_;
-  base::Millis answer_ms_;
   absl::flat_hash_map<uint64_t, Txn> txns_;
   absl::flat_hash_map<uint64_t, NonInviteTxn> non_invite_;
   std::deque<std::pair<base::Nanos, uint64_t>> non_invite_expiry_;  // in time order

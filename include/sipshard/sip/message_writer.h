@@ -215,8 +215,6 @@ class MessageWriter {
   uint8_t request_uri_edit_ = kNoEdit;
   uint8_t body_edit_ = kNoEdit;
   std::array<uint8_t, 2> via_param_edits_ = {kNoEdit, kNoEdit};
-  // Content-Length: header fields removed by the caller.
-  bool content_length_removed_ = false;
   size_t body_size_ = 0;
   // Digits referenced by edits; they live as long as the writer.
   std::array<char, internal::kMaxDecimalDigits> max_forwards_digits_;

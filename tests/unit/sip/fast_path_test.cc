@@ -131,7 +131,7 @@ class FastPathTest : public ::testing::Test {
     internal::force_general_paths = false;
   }
 
-  const ParseLimits limits_;
+  const ParseLimits limits_{};
   const std::string dirty_ = testing::TypicalInvite();
   std::unique_ptr<Message> reference_ = std::make_unique<Message>();
   std::unique_ptr<Message> msg_ = std::make_unique<Message>();
