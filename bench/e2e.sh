@@ -148,7 +148,7 @@ done
 is_uint "$WARMUP" && (( WARMUP <= 10 )) || die "--warmup must be 0..10 seconds"
 is_uint "$RAMP_MAX" && (( RAMP_MAX >= 10 )) || die "--ramp-max must be an integer >= 10"
 is_uint "$SHARDS" && (( SHARDS >= 1 && SHARDS <= 256 )) || die "--shards must be 1..256"
-is_uint "$RECV_THREADS" && (( RECV_THREADS >= 1 && RECV_THREADS <= 64 )) || die "--receive-threads must be 1..64"
+is_uint "$RECV_THREADS" && (( RECV_THREADS >= 0 && RECV_THREADS <= 64 )) || die "--receive-threads must be 0..64"
 is_uint "$BASE_PORT" && (( BASE_PORT >= 1024 && BASE_PORT <= 65000 )) || die "--base-port must be 1024..65000"
 [[ -z "$GEN_THREADS" ]] || is_uint "$GEN_THREADS" || die "--gen-threads must be an integer"
 [[ "$MIN_SUCCESS" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--min-success must be a number"
