@@ -792,10 +792,11 @@ void ReadTimers(Diagnostics& diag, const toml::table& table, TimersConfig& timer
 
 void ReadTransactions(Diagnostics& diag, const toml::table& table, TransactionsConfig& txn) {
   TableReader r(diag, table, "transactions",
-                {"max_per_shard", "max_inv_lifetime_ms", "max_noninv_lifetime_ms"});
+                {"max_per_shard", "max_inv_lifetime_ms", "max_noninv_lifetime_ms", "wait_ms"});
   r.Integer("max_per_shard", 1, 16'777'216, txn.max_per_shard);
   r.Integer("max_inv_lifetime_ms", 1'000, 7'200'000, txn.max_inv_lifetime_ms);
   r.Integer("max_noninv_lifetime_ms", 1'000, 600'000, txn.max_noninv_lifetime_ms);
+  r.Integer("wait_ms", 0, 64'000, txn.wait_ms);
 }
 
 void ReadAttributes(TableReader& r, DestinationConfig& destination) {

@@ -44,6 +44,7 @@ txn::TableOptions MakeTableOptions(const StatefulOptions& options) {
   out.timers.fr_inv_timeout = c.timers.fr_inv_timeout_ms;
   out.timers.max_inv_lifetime = c.transactions.max_inv_lifetime_ms;
   out.timers.max_noninv_lifetime = c.transactions.max_noninv_lifetime_ms;
+  out.timers.completed_wait = c.transactions.wait_ms;
   out.limits = options.limits;
   return out;
 }

@@ -294,6 +294,11 @@ struct TransactionsConfig {
   // has no final response by then is answered (408, or the best so far).
   base::Millis max_inv_lifetime_ms = 300000;
   base::Millis max_noninv_lifetime_ms = 32000;
+  // How long a completed transaction stays to absorb retransmissions
+  // (Timers D, J, L, M); 0 = the RFC values (32 s / 64*T1). Kamailio's
+  // wt_timer plays the same role (5 s by default): lower values trade
+  // late-retransmission absorption for table capacity.
+  base::Millis wait_ms = 0;
   bool operator==(const TransactionsConfig&) const = default;
 };
 

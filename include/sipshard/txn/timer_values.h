@@ -22,20 +22,26 @@ struct TimerValues {
   base::Millis fr_inv_timeout = 180000;  // Timer C, after a provisional
   base::Millis max_inv_lifetime = 300000;
   base::Millis max_noninv_lifetime = 32000;
+  // Overrides the wait of completed transactions (D, J, L, M) when > 0:
+  // the operator's capacity-for-absorption trade ([transactions] wait_ms).
+  base::Millis completed_wait = 0;
 
   base::Millis TimerA() const { return t1; }
   base::Millis TimerB() const { return 64 * t1; }
   // §17.1.1.2: at least 32 s for unreliable transports.
-  base::Millis TimerD() const { return std::max<base::Millis>(32000, 64 * t1); }
+  base::Millis TimerD() const { return Wait(std::max<base::Millis>(32000, 64 * t1)); }
   base::Millis TimerE() const { return t1; }
   base::Millis TimerF() const { return 64 * t1; }
   base::Millis TimerG() const { return t1; }
   base::Millis TimerH() const { return 64 * t1; }
   base::Millis TimerI() const { return t4; }
-  base::Millis TimerJ() const { return 64 * t1; }
+  base::Millis TimerJ() const { return Wait(64 * t1); }
   base::Millis TimerK() const { return t4; }
-  base::Millis TimerL() const { return 64 * t1; }  // RFC 6026
-  base::Millis TimerM() const { return 64 * t1; }  // RFC 6026
+  base::Millis TimerL() const { return Wait(64 * t1); }  // RFC 6026
+  base::Millis TimerM() const { return Wait(64 * t1); }  // RFC 6026
+
+ private:
+  base::Millis Wait(base::Millis rfc) const { return completed_wait > 0 ? completed_wait : rfc; }
 };
 
 }  // namespace sipshard::txn

@@ -818,6 +818,11 @@ TEST(LoaderTest, TransactionsSection) {
   EXPECT_EQ(set.transactions.max_noninv_lifetime_ms, 5000);
   EXPECT_FALSE(ErrorOf("[transactions]\nmax_per_shard = 0\n" + std::string(kDropRoute)).empty());
   EXPECT_FALSE(ErrorOf("[transactions]\nbogus = 1\n" + std::string(kDropRoute)).empty());
+  EXPECT_EQ(defaults.transactions.wait_ms, 0);
+  EXPECT_EQ(LoadOk("[transactions]\nwait_ms = 5000\n" + std::string(kDropRoute)).transactions.wait_ms,
+            5000);
+  EXPECT_EQ(ErrorOf("[transactions]\nwait_ms = 70000\n" + std::string(kDropRoute)),
+            "t.toml:2:1: transactions.wait_ms: expected an integer in 0..64000, got 70000");
 }
 
 }  // namespace

@@ -111,6 +111,21 @@ TEST_F(TransactionTableTest, CapacityAndGenerationOnReuse) {
   EXPECT_EQ(again->generation(), generation + 1);
 }
 
+TEST_F(TransactionTableTest, WaitMsShortensTheCompletedWait) {
+  // [transactions] wait_ms: Kamailio's wt_timer, traded for capacity.
+  options_.timers.completed_wait = 5000;
+  TransactionTable table(options_, &sender_, &wheel_, &user_, nullptr);
+  Transaction* txn = table.Create(Parse(Request("OPTIONS", "z9hG4bKa")), {});
+  ASSERT_NE(txn, nullptr);
+  txn->server().SendResponse("SIP/2.0 200 OK\r\n\r\n", 200);
+  wheel_.Advance(4999);
+  EXPECT_EQ(user_.terminated, 0);
+  EXPECT_EQ(table.active(), 1u);
+  wheel_.Advance(5000);  // Timer J = wait_ms instead of 64*T1
+  EXPECT_EQ(user_.terminated, 1);
+  EXPECT_EQ(table.active(), 0u);
+}
+
 TEST_F(TransactionTableTest, InviteServerTimersGHAndAck) {
   TransactionTable table(options_, &sender_, &wheel_, &user_, nullptr);
   Transaction* txn = table.Create(Parse(Request("INVITE", "z9hG4bKa")), {});
