@@ -7,15 +7,34 @@
 
 #include <array>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "benchmark/benchmark.h"
 #include "sipshard/sip/message_builder.h"
 #include "sipshard/sip/message_writer.h"
 #include "sipshard/sip/parser.h"
-#include "writer_bench_messages.h"
+#include "tests/testing/sip_messages.h"
 
 namespace sipshard::sip {
 namespace {
+
+// The canonical ~900-byte INVITE (tests/testing/sip_messages.h).
+std::string_view Invite() {
+  static const std::string invite = testing::TypicalInvite();
+  return invite;
+}
+
+// An OPTIONS that fails validation (no From): the 400 path.
+constexpr std::string_view kRequestMissingFrom =
+    "OPTIONS sip:pbx.example.com SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKop7731;rport\r\n"
+    "Max-Forwards: 70\r\n"
+    "To: <sip:pbx.example.com>\r\n"
+    "Call-ID: 7731ab2@192.0.2.10\r\n"
+    "CSeq: 1 OPTIONS\r\n"
+    "Content-Length: 0\r\n"
+    "\r\n";
 
 constexpr size_t kSlotSize = 2048;  // a send-pool slot
 
@@ -29,7 +48,7 @@ void BM_ProxyRewriteInvite(benchmark::State& state) {
   alignas(64) std::array<char, kSlotSize> slot;
   ViaValue via;
   for (auto _ : state) {
-    if (ParseMessage(bench::writer::kInvite, limits, msg.get()) != ParseError::kNone) {
+    if (ParseMessage(Invite(), limits, msg.get()) != ParseError::kNone) {
       state.SkipWithError("parse failed");
       break;
     }
@@ -43,7 +62,7 @@ void BM_ProxyRewriteInvite(benchmark::State& state) {
     benchmark::DoNotOptimize(slot.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(bench::writer::kInvite.size()));
+                          static_cast<int64_t>(Invite().size()));
 }
 BENCHMARK(BM_ProxyRewriteInvite);
 
@@ -55,7 +74,7 @@ void BM_ProxyRewriteInviteIovec(benchmark::State& state) {
   std::array<iovec, 32> iov;
   ViaValue via;
   for (auto _ : state) {
-    if (ParseMessage(bench::writer::kInvite, limits, msg.get()) != ParseError::kNone) {
+    if (ParseMessage(Invite(), limits, msg.get()) != ParseError::kNone) {
       state.SkipWithError("parse failed");
       break;
     }
@@ -79,7 +98,7 @@ void BM_RewriteOnly(benchmark::State& state) {
   alignas(64) std::array<char, kSlotSize> slot;
   ViaValue via;
   via.Format("UDP", "10.0.0.1", 5060, "z9hG4bKsS3.17.2.0", true);
-  if (ParseMessage(bench::writer::kInvite, limits, msg.get()) != ParseError::kNone) {
+  if (ParseMessage(Invite(), limits, msg.get()) != ParseError::kNone) {
     state.SkipWithError("parse failed");
     return;
   }
@@ -104,7 +123,7 @@ void BM_SerializeOnly(benchmark::State& state) {
   alignas(64) std::array<char, kSlotSize> slot;
   ViaValue via;
   via.Format("UDP", "10.0.0.1", 5060, "z9hG4bKsS3.17.2.0", true);
-  if (ParseMessage(bench::writer::kInvite, limits, msg.get()) != ParseError::kNone) {
+  if (ParseMessage(Invite(), limits, msg.get()) != ParseError::kNone) {
     state.SkipWithError("parse failed");
     return;
   }
@@ -130,7 +149,7 @@ void BM_SerializeOnlyIovec(benchmark::State& state) {
   std::array<iovec, 32> iov;
   ViaValue via;
   via.Format("UDP", "10.0.0.1", 5060, "z9hG4bKsS3.17.2.0", true);
-  if (ParseMessage(bench::writer::kInvite, limits, msg.get()) != ParseError::kNone) {
+  if (ParseMessage(Invite(), limits, msg.get()) != ParseError::kNone) {
     state.SkipWithError("parse failed");
     return;
   }
@@ -151,7 +170,7 @@ void BM_Build400(benchmark::State& state) {
   const ParseLimits limits;
   auto msg = std::make_unique<Message>();
   alignas(64) std::array<char, kSlotSize> slot;
-  const ParseError error = ParseMessage(bench::writer::kRequestMissingFrom, limits, msg.get());
+  const ParseError error = ParseMessage(kRequestMissingFrom, limits, msg.get());
   if (!IsAnswerable(*msg, error)) {
     state.SkipWithError("request not answerable");
     return;
@@ -174,7 +193,7 @@ void BM_BuildTrying(benchmark::State& state) {
   const ParseLimits limits;
   auto msg = std::make_unique<Message>();
   alignas(64) std::array<char, kSlotSize> slot;
-  if (ParseMessage(bench::writer::kInvite, limits, msg.get()) != ParseError::kNone) {
+  if (ParseMessage(Invite(), limits, msg.get()) != ParseError::kNone) {
     state.SkipWithError("parse failed");
     return;
   }
@@ -194,7 +213,7 @@ void BM_BuildCancel(benchmark::State& state) {
   const ParseLimits limits;
   auto msg = std::make_unique<Message>();
   alignas(64) std::array<char, kSlotSize> slot;
-  if (ParseMessage(bench::writer::kInvite, limits, msg.get()) != ParseError::kNone) {
+  if (ParseMessage(Invite(), limits, msg.get()) != ParseError::kNone) {
     state.SkipWithError("parse failed");
     return;
   }

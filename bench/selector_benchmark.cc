@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "bench_messages.h"
+#include "tests/testing/sip_messages.h"
 #include "benchmark/benchmark.h"
 #include "sipshard/base/hash.h"
 #include "sipshard/config/loader.h"
@@ -91,7 +91,7 @@ void BM_SelectFromMessage(benchmark::State& state, std::string_view algorithm) {
   std::unique_ptr<config::Config> config = MakeConfig(algorithm, state.range(0), false);
   absl::StatusOr<DestinationSet> set =
       config == nullptr ? absl::InternalError("config") : DestinationSet::Create(config->sets[0]);
-  const std::string invite = bench::BenchInvite();
+  const std::string invite = sipshard::testing::TypicalInvite();
   auto msg = std::make_unique<sip::Message>();
   if (!set.ok() ||
       sip::ParseMessage(invite, sip::ParseLimits(), msg.get()) != sip::ParseError::kNone) {
