@@ -22,15 +22,9 @@ ReceiveThread::~ReceiveThread() {
 
 absl::Status ReceiveThread::Start() {
   thread_ = std::thread([this] { Run(); });
-  int state;
-  while ((state = startup_state_.load(std::memory_order_acquire)) == 0) {
-    startup_state_.wait(0, std::memory_order_acquire);
-  }
-  if (state == 2) {
-    Join();
-    return startup_status_;
-  }
-  return absl::OkStatus();
+  absl::Status status = startup_.Wait();
+  if (!status.ok()) Join();
+  return status;
 }
 
 void ReceiveThread::RequestStop() {
@@ -57,9 +51,7 @@ void ReceiveThread::Run() {
   absl::StatusOr<std::unique_ptr<transport::UdpReceiver>> receiver_or =
       transport::UdpReceiver::Create(sockets_->ForReceiver(index_), options_);
   if (!receiver_or.ok()) {
-    startup_status_ = receiver_or.status();
-    startup_state_.store(2, std::memory_order_release);
-    startup_state_.notify_all();
+    startup_.Fail(receiver_or.status());
     return;
   }
   // Owned by this object, not the thread, so RequestStop() from another
@@ -67,8 +59,7 @@ void ReceiveThread::Run() {
   receiver_holder_ = std::move(*receiver_or);
   transport::UdpReceiver& receiver = *receiver_holder_;
   receiver_.store(&receiver, std::memory_order_release);
-  startup_state_.store(1, std::memory_order_release);
-  startup_state_.notify_all();
+  startup_.Ready();
 
   while (!stop_.load(std::memory_order_acquire)) {
     receiver.Poll(1000, [this](const transport::ReceivedDatagram& d) { Deliver(d); });

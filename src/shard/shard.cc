@@ -93,15 +93,9 @@ Shard::~Shard() { Join(); }
 
 absl::Status Shard::Start() {
   thread_ = std::thread([this] { Run(); });
-  int state;
-  while ((state = startup_state_.load(std::memory_order_acquire)) == 0) {
-    startup_state_.wait(0, std::memory_order_acquire);
-  }
-  if (state == 2) {
-    Join();
-    return startup_status_;
-  }
-  return absl::OkStatus();
+  absl::Status status = startup_.Wait();
+  if (!status.ok()) Join();
+  return status;
 }
 
 void Shard::Join() {
@@ -113,10 +107,8 @@ void Shard::Run() {
   pthread_setname_np(pthread_self(), name.c_str());
   if (options_.cpu >= 0) PinToCpu(options_.cpu);
   absl::Status status = RunLoop();
-  if (!status.ok() && startup_state_.load(std::memory_order_acquire) == 0) {
-    startup_status_ = status;
-    startup_state_.store(2, std::memory_order_release);
-    startup_state_.notify_all();
+  if (!status.ok() && !startup_.decided()) {
+    startup_.Fail(status);
   } else if (!status.ok()) {
     base::Log(base::LogSeverity::kError, "shard %d stopped: %s", options_.index,
               std::string(status.message()));
@@ -179,8 +171,7 @@ absl::Status Shard::RunLoop() {
 
   ring_fd_.store(ring.ring_fd(), std::memory_order_release);
   if (mailbox != nullptr) mailbox->set_ring_fd(ring.ring_fd());
-  startup_state_.store(1, std::memory_order_release);
-  startup_state_.notify_all();
+  startup_.Ready();
 
   // Wake-ups need no action: being awake is the point.
   auto on_completion = [&](const transport::Completion& c) { sender.HandleCompletion(c); };

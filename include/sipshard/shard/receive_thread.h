@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "sipshard/base/startup_gate.h"
 #include "sipshard/metrics/shard_counters.h"
 #include "sipshard/shard/datagram_pool.h"
 #include "sipshard/shard/datagram_router.h"
@@ -57,8 +58,7 @@ class ReceiveThread {
   std::unique_ptr<transport::UdpReceiver> receiver_holder_;
   std::atomic<transport::UdpReceiver*> receiver_{nullptr};
   std::atomic<bool> stop_{false};
-  std::atomic<int> startup_state_{0};  // 0 pending, 1 ready, 2 failed
-  absl::Status startup_status_;
+  base::StartupGate startup_;
   std::thread thread_;
 };
 

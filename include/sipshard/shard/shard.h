@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "sipshard/base/startup_gate.h"
 #include "sipshard/config/config.h"
 #include "sipshard/metrics/shard_counters.h"
 #include "sipshard/proxy/proxy_core.h"
@@ -108,8 +109,7 @@ class Shard {
   std::thread thread_;
 
   // Start-up handshake between Start() and the thread.
-  std::atomic<int> startup_state_{0};  // 0 pending, 1 ready, 2 failed
-  absl::Status startup_status_;
+  base::StartupGate startup_;
 };
 
 }  // namespace sipshard::shard
