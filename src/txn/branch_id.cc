@@ -13,21 +13,6 @@ int HexValue(char c) {
   return -1;
 }
 
-}  // namespace
-
-size_t FormatStatelessBranch(uint16_t shard, uint64_t transaction_hash, char* out) {
-  char* p = out;
-  std::memcpy(p, kBranchMarker.data(), kBranchMarker.size());
-  p += kBranchMarker.size();
-  for (int shift = 12; shift >= 0; shift -= 4) *p++ = kHex[(shard >> shift) & 0xf];
-  *p++ = '-';
-  *p++ = static_cast<char>(BranchKind::kStateless);
-  for (int shift = 60; shift >= 0; shift -= 4) *p++ = kHex[(transaction_hash >> shift) & 0xf];
-  return static_cast<size_t>(p - out);
-}
-
-namespace {
-
 char* WriteHex(uint64_t value, int digits, char* p) {
   for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) *p++ = kHex[(value >> shift) & 0xf];
   return p;
@@ -44,15 +29,36 @@ bool ReadHex(std::string_view text, uint64_t* value) {
   return true;
 }
 
+// Every branch of ours starts "z9hG4bK-sx<shard:4 hex>-<kind>".
+constexpr size_t kPrefixLength = kBranchMarker.size() + 6;
+
+char* WritePrefix(uint16_t shard, BranchKind kind, char* p) {
+  std::memcpy(p, kBranchMarker.data(), kBranchMarker.size());
+  p = WriteHex(shard, 4, p + kBranchMarker.size());
+  *p++ = '-';
+  *p++ = static_cast<char>(kind);
+  return p;
+}
+
+// Returns the shard of a branch of `kind` whose payload has exactly
+// `payload_length` characters, or nullopt.
+std::optional<uint16_t> ParsePrefix(std::string_view branch, BranchKind kind,
+                                    size_t payload_length) {
+  if (branch.size() != kPrefixLength + payload_length) return std::nullopt;
+  if (branch[kPrefixLength - 1] != static_cast<char>(kind)) return std::nullopt;
+  return ShardFromBranch(branch);
+}
+
 }  // namespace
 
+size_t FormatStatelessBranch(uint16_t shard, uint64_t transaction_hash, char* out) {
+  char* p = WritePrefix(shard, BranchKind::kStateless, out);
+  p = WriteHex(transaction_hash, 16, p);
+  return static_cast<size_t>(p - out);
+}
+
 size_t FormatTransactionBranch(const TransactionBranch& id, char* out) {
-  char* p = out;
-  std::memcpy(p, kBranchMarker.data(), kBranchMarker.size());
-  p += kBranchMarker.size();
-  p = WriteHex(id.shard, 4, p);
-  *p++ = '-';
-  *p++ = static_cast<char>(BranchKind::kTransaction);
+  char* p = WritePrefix(id.shard, BranchKind::kTransaction, out);
   p = WriteHex(id.slot, 8, p);
   p = WriteHex(id.generation, 8, p);
   p = WriteHex(id.branch, 2, p);
@@ -60,16 +66,12 @@ size_t FormatTransactionBranch(const TransactionBranch& id, char* out) {
 }
 
 std::optional<TransactionBranch> ParseTransactionBranch(std::string_view branch) {
-  constexpr size_t kPrefix = kBranchMarker.size() + 6;  // marker, shard, '-', kind
-  if (branch.size() != kPrefix + 18) return std::nullopt;
-  std::optional<uint16_t> shard = ShardFromBranch(branch);
-  if (!shard || branch[kPrefix - 1] != static_cast<char>(BranchKind::kTransaction)) {
-    return std::nullopt;
-  }
+  const std::optional<uint16_t> shard = ParsePrefix(branch, BranchKind::kTransaction, 18);
+  if (!shard) return std::nullopt;
   uint64_t slot = 0, generation = 0, index = 0;
-  if (!ReadHex(branch.substr(kPrefix, 8), &slot) ||
-      !ReadHex(branch.substr(kPrefix + 8, 8), &generation) ||
-      !ReadHex(branch.substr(kPrefix + 16, 2), &index)) {
+  if (!ReadHex(branch.substr(kPrefixLength, 8), &slot) ||
+      !ReadHex(branch.substr(kPrefixLength + 8, 8), &generation) ||
+      !ReadHex(branch.substr(kPrefixLength + 16, 2), &index)) {
     return std::nullopt;
   }
   TransactionBranch id;
@@ -81,12 +83,7 @@ std::optional<TransactionBranch> ParseTransactionBranch(std::string_view branch)
 }
 
 size_t FormatProbeBranch(const ProbeBranch& id, char* out) {
-  char* p = out;
-  std::memcpy(p, kBranchMarker.data(), kBranchMarker.size());
-  p += kBranchMarker.size();
-  p = WriteHex(id.shard, 4, p);
-  *p++ = '-';
-  *p++ = static_cast<char>(BranchKind::kProbe);
+  char* p = WritePrefix(id.shard, BranchKind::kProbe, out);
   p = WriteHex(id.set, 4, p);
   p = WriteHex(id.destination, 4, p);
   p = WriteHex(id.sequence, 8, p);
@@ -94,14 +91,12 @@ size_t FormatProbeBranch(const ProbeBranch& id, char* out) {
 }
 
 std::optional<ProbeBranch> ParseProbeBranch(std::string_view branch) {
-  constexpr size_t kPrefix = kBranchMarker.size() + 6;  // marker, shard, '-', kind
-  if (branch.size() != kPrefix + 16) return std::nullopt;
-  std::optional<uint16_t> shard = ShardFromBranch(branch);
-  if (!shard || branch[kPrefix - 1] != static_cast<char>(BranchKind::kProbe)) return std::nullopt;
+  const std::optional<uint16_t> shard = ParsePrefix(branch, BranchKind::kProbe, 16);
+  if (!shard) return std::nullopt;
   uint64_t set = 0, destination = 0, sequence = 0;
-  if (!ReadHex(branch.substr(kPrefix, 4), &set) ||
-      !ReadHex(branch.substr(kPrefix + 4, 4), &destination) ||
-      !ReadHex(branch.substr(kPrefix + 8, 8), &sequence)) {
+  if (!ReadHex(branch.substr(kPrefixLength, 4), &set) ||
+      !ReadHex(branch.substr(kPrefixLength + 4, 4), &destination) ||
+      !ReadHex(branch.substr(kPrefixLength + 8, 8), &sequence)) {
     return std::nullopt;
   }
   ProbeBranch id;

@@ -69,25 +69,9 @@ class StatefulProxyTest : public ::testing::Test {
   }
   // Waits for a request at any backend.
   std::optional<ReceivedMessage> AtBackend(UdpPeer** which, int timeout_ms = 2000) {
-    for (int waited = 0; waited < timeout_ms; waited += 10) {
-      for (auto& b : backends_) {
-        if (auto m = b->Receive(0)) {
-          if (which) *which = b.get();
-          return m;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return std::nullopt;
+    return ReceiveAtAny(backends_, which, timeout_ms);
   }
-  // Receives at `peer`, skipping 100 Trying.
-  std::optional<ReceivedMessage> NextNot100(UdpPeer& peer) {
-    for (int i = 0; i < 5; ++i) {
-      auto m = peer.Receive();
-      if (!m || FirstLine(m->bytes) != "SIP/2.0 100 Trying") return m;
-    }
-    return std::nullopt;
-  }
+  std::optional<ReceivedMessage> NextNot100(UdpPeer& peer) { return ReceiveSkipping100(peer); }
 
   transport::SocketAddress listen_;
   std::vector<std::unique_ptr<UdpPeer>> backends_;

@@ -95,16 +95,7 @@ class StatelessForwardingTest : public ::testing::TestWithParam<int> {
 
   // Waits for the forwarded request at any backend.
   std::optional<ReceivedMessage> ReceiveAtBackend(UdpPeer** which = nullptr, int timeout_ms = 2000) {
-    for (int waited = 0; waited < timeout_ms; waited += 20) {
-      for (auto& backend : backends_) {
-        if (auto m = backend->Receive(0)) {
-          if (which) *which = backend.get();
-          return m;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return std::nullopt;
+    return ReceiveAtAny(backends_, which, timeout_ms);
   }
 
   transport::SocketAddress listen_;

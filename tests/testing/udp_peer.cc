@@ -58,6 +58,27 @@ int UdpPeer::Drain(int quiet_ms) {
   return count;
 }
 
+std::optional<ReceivedMessage> ReceiveAtAny(std::span<const std::unique_ptr<UdpPeer>> peers,
+                                            UdpPeer** which, int timeout_ms) {
+  std::vector<pollfd> fds;
+  for (const auto& peer : peers) fds.push_back(pollfd{peer->fd(), POLLIN, 0});
+  if (poll(fds.data(), fds.size(), timeout_ms) <= 0) return std::nullopt;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if ((fds[i].revents & POLLIN) == 0) continue;
+    if (which != nullptr) *which = peers[i].get();
+    return peers[i]->Receive(0);
+  }
+  return std::nullopt;
+}
+
+std::optional<ReceivedMessage> ReceiveSkipping100(UdpPeer& peer, int timeout_ms) {
+  for (int i = 0; i < 5; ++i) {
+    std::optional<ReceivedMessage> m = peer.Receive(timeout_ms);
+    if (!m || FirstLine(m->bytes) != "SIP/2.0 100 Trying") return m;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> HeaderValues(std::string_view message, std::string_view name) {
   std::vector<std::string> out;
   size_t pos = message.find("\r\n");

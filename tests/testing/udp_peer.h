@@ -3,7 +3,9 @@
 // a test that expects a datagram that never comes fails instead of hanging.
 #pragma once
 
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +40,14 @@ class UdpPeer {
   int fd_ = -1;
   transport::SocketAddress address_;
 };
+
+// Waits up to `timeout_ms` for a datagram at any of `peers` (one poll over
+// all their sockets); sets *which (if given) to the peer that got it.
+std::optional<ReceivedMessage> ReceiveAtAny(std::span<const std::unique_ptr<UdpPeer>> peers,
+                                            UdpPeer** which = nullptr, int timeout_ms = 2000);
+
+// Receives at `peer`, skipping up to four 100 Trying (hop-by-hop, §16.7).
+std::optional<ReceivedMessage> ReceiveSkipping100(UdpPeer& peer, int timeout_ms = 2000);
 
 // Returns the value of the first header named `name` (case-insensitive,
 // long form only) in a raw message, or "" if absent.
