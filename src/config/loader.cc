@@ -707,7 +707,7 @@ void ReadServer(Diagnostics& diag, const toml::table& table, ServerConfig& serve
   TableReader r(diag, table, "server",
                 {"listen", "advertised_host", "receive_threads", "shards", "cpu_affinity",
                  "busy_poll", "inbox_capacity", "recv_buffers", "socket_receive_buffer",
-                 "socket_send_buffer", "log_level", "stats_interval_ms"});
+                 "socket_send_buffer", "log_level", "stats_interval_ms", "loop_detection"});
   if (r.Find("listen") != nullptr) {
     std::vector<ListenAddress> listen;
     r.ForEach("listen", "an array of strings like [\"udp:127.0.0.1:5060\"]",
@@ -771,6 +771,7 @@ void ReadServer(Diagnostics& diag, const toml::table& table, ServerConfig& serve
   r.Integer("socket_send_buffer", 0, kMaxSocketBuffer, server.socket_send_buffer);
   r.Enumerated<LogLevel>("log_level", kLogLevelNames, server.log_level);
   r.Integer("stats_interval_ms", 0, kMaxStatsIntervalMs, server.stats_interval_ms);
+  r.Bool("loop_detection", server.loop_detection);
 }
 
 void ReadLimits(Diagnostics& diag, const toml::table& table, LimitsConfig& limits) {

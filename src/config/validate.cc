@@ -108,6 +108,14 @@ void CheckSets(std::vector<DestinationSetConfig>& sets, std::vector<ConfigIssue>
       issues.push_back({Cat(path, ".destinations"),
                         "at least one destination is required"});
     }
+    // Only the priority algorithm orders its candidates in groups; under
+    // any other every candidate would be one group, i.e. parallel forking.
+    if (set.mode == ForwardMode::kSerialGroups && set.algorithm != Algorithm::kPriority) {
+      issues.push_back({Cat(path, ".mode"),
+                        Cat("\"", ToString(set.mode), "\" needs algorithm = \"",
+                            ToString(Algorithm::kPriority), "\" (it forks one priority group "
+                            "at a time), got algorithm = \"", ToString(set.algorithm), "\"")});
+    }
     absl::flat_hash_map<std::string_view, size_t> uris;
     for (size_t d = 0; d < set.destinations.size(); ++d) {
       const std::string& uri = set.destinations[d].uri;

@@ -303,8 +303,8 @@ class TopK {
     if (size_ < max_) ++size_;
   }
 
-  void AppendTo(CandidateList* out) const {
-    for (size_t i = 0; i < size_; ++i) out->Add(indices_[i]);
+  void AppendTo(CandidateList* out, uint8_t group = 0) const {
+    for (size_t i = 0; i < size_; ++i) out->Add(indices_[i], group);
   }
 
  private:
@@ -394,7 +394,9 @@ void DestinationSet::SmoothGroup(size_t group, size_t max, CandidateList* out) {
   }
   if (best == kMaxDestinations) return;
   current_weight_[best] -= total;
-  out->Add(static_cast<uint8_t>(best));
+  // At most kMaxDestinations groups, so the number fits a byte.
+  const uint8_t group_number = static_cast<uint8_t>(group);
+  out->Add(static_cast<uint8_t>(best), group_number);
   const size_t room = Room(max, *out);
   if (room == 0) return;
   auto rest = MakeTopK<int64_t>(room, [](int64_t a, int64_t b) { return a > b; });
@@ -402,7 +404,7 @@ void DestinationSet::SmoothGroup(size_t group, size_t max, CandidateList* out) {
     const size_t i = priority_order_[k];
     if (i != best && Eligible(i)) rest.Offer(static_cast<uint8_t>(i), current_weight_[i]);
   }
-  rest.AppendTo(out);
+  rest.AppendTo(out, group_number);
 }
 
 // Least loaded relative to capacity (weight): a before b when

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "sipshard/base/hash.h"
 #include "sipshard/proxy/address_text.h"
+#include "sipshard/proxy/loop_detection.h"
 #include "sipshard/proxy/route_actions.h"
 #include "sipshard/proxy/route_set.h"
 #include "sipshard/sip/call_id_scan.h"
@@ -376,13 +377,23 @@ void ProxyCore::RelayInDialog(const InboundDatagram& in, const transport::Socket
 
 bool ProxyCore::RejectByChecks(const InboundDatagram& in) {
   // ACK gets no response, and a CANCEL follows its INVITE, which was checked.
-  if (msg_.method == Method::kAck || msg_.method == Method::kCancel) return false;
-  // §16.3 step 4: our own Via for this very request means it looped.
-  if (stateful_ != nullptr && stateful_->IsLoop(msg_)) {
-    env_.counters->loops_detected.Add();
-    Reply(in, 482, "Loop Detected");
-    return true;
+  const bool ack_or_cancel = msg_.method == Method::kAck || msg_.method == Method::kCancel;
+  if (env_.config->server.loop_detection) {
+    // §16.3 step 4: our own Via for this very request means it looped.
+    if (IsStatelessLoop(msg_, env_.listens)) {
+      env_.counters->loops_detected.Add();
+      // A looped ACK or CANCEL (its INVITE looped too, and got the 482) is
+      // dropped rather than sent round until Max-Forwards runs out.
+      if (!ack_or_cancel) Reply(in, 482, "Loop Detected");
+      return true;
+    }
+    if (!ack_or_cancel && stateful_ != nullptr && stateful_->IsLoop(msg_)) {
+      env_.counters->loops_detected.Add();
+      Reply(in, 482, "Loop Detected");
+      return true;
+    }
   }
+  if (ack_or_cancel) return false;
   // §16.3 step 5: we support no extensions, so every Proxy-Require option
   // tag is unsupported: 420 listing them in Unsupported.
   if (msg_.Find(HeaderId::kProxyRequire) == nullptr) return false;
@@ -452,8 +463,9 @@ void ProxyCore::Forward(const InboundDatagram& in, const transport::SocketAddres
     AddHeaders(writer, route->add_headers, RequestValues(msg_, *route, dst_uri), header_scratch_);
   }
   char branch[txn::kMaxBranchLength];
-  const size_t branch_length =
-      txn::FormatStatelessBranch(env_.shard_index, StatelessTransactionHash(), branch);
+  const size_t branch_length = txn::FormatStatelessBranch(
+      txn::StatelessBranch{env_.shard_index, StatelessTransactionHash(), StatelessLoopHash(msg_)},
+      branch);
   sip::ViaValue via;
   via.Format("UDP", listen.host, listen.port, std::string_view(branch, branch_length), true);
   writer.PushVia(via.view());

@@ -142,12 +142,32 @@ void StatefulProxy::HandleRequest(const sip::Message& request, const config::Rou
     if (!any) OnBranchEnded(*txn);
     return;
   }
-  // Serial: one candidate at a time; the next on failure.
+  // Serial: one candidate (or one priority group) at a time; the next on
+  // failure.
+  if (!StartNextCandidates(*txn, request)) OnBranchEnded(*txn);
+}
+
+bool StatefulProxy::StartNextCandidates(txn::Transaction& txn, const sip::Message& request) {
+  ResponseContext& ctx = context(txn);
+  const bool by_group =
+      ctx.set != nullptr && ctx.set->config().mode == config::ForwardMode::kSerialGroups;
   while (ctx.next_candidate < ctx.candidates.size) {
-    const uint8_t d = ctx.candidates.indices[ctx.next_candidate++];
-    if (StartBranch(*txn, request, d)) return;
+    if (!by_group) {
+      const uint8_t d = ctx.candidates.indices[ctx.next_candidate++];
+      if (StartBranch(txn, request, d)) return true;
+      continue;
+    }
+    // §16.6 in parallel within the group; a group none of whose branches
+    // could be sent counts as failed at once and the next one is tried.
+    const uint8_t end = ctx.candidates.GroupEnd(ctx.next_candidate);
+    bool any = false;
+    while (ctx.next_candidate < end) {
+      const uint8_t d = ctx.candidates.indices[ctx.next_candidate++];
+      any |= StartBranch(txn, request, d);
+    }
+    if (any) return true;
   }
-  OnBranchEnded(*txn);
+  return false;
 }
 
 txn::Transaction* StatefulProxy::Begin(const sip::Message& request,
@@ -333,14 +353,9 @@ void StatefulProxy::ReportOutcome(txn::Transaction& txn, size_t branch, int code
 }
 
 bool StatefulProxy::StartNextCandidate(txn::Transaction& txn) {
-  ResponseContext& ctx = context(txn);
   const sip::Message* request = StoredRequest(txn);
   if (request == nullptr) return false;
-  while (ctx.next_candidate < ctx.candidates.size) {
-    const uint8_t d = ctx.candidates.indices[ctx.next_candidate++];
-    if (StartBranch(txn, *request, d)) return true;
-  }
-  return false;
+  return StartNextCandidates(txn, *request);
 }
 
 const sip::Message* StatefulProxy::StoredRequest(const txn::Transaction& txn) {

@@ -51,10 +51,23 @@ std::optional<uint16_t> ParsePrefix(std::string_view branch, BranchKind kind,
 
 }  // namespace
 
-size_t FormatStatelessBranch(uint16_t shard, uint64_t transaction_hash, char* out) {
-  char* p = WritePrefix(shard, BranchKind::kStateless, out);
-  p = WriteHex(transaction_hash, 16, p);
+size_t FormatStatelessBranch(const StatelessBranch& id, char* out) {
+  char* p = WritePrefix(id.shard, BranchKind::kStateless, out);
+  p = WriteHex(id.transaction_hash, 16, p);
+  p = WriteHex(id.loop_hash, 16, p);
   return static_cast<size_t>(p - out);
+}
+
+std::optional<StatelessBranch> ParseStatelessBranch(std::string_view branch) {
+  const std::optional<uint16_t> shard = ParsePrefix(branch, BranchKind::kStateless, 32);
+  if (!shard) return std::nullopt;
+  StatelessBranch id;
+  id.shard = *shard;
+  if (!ReadHex(branch.substr(kPrefixLength, 16), &id.transaction_hash) ||
+      !ReadHex(branch.substr(kPrefixLength + 16, 16), &id.loop_hash)) {
+    return std::nullopt;
+  }
+  return id;
 }
 
 size_t FormatTransactionBranch(const TransactionBranch& id, char* out) {

@@ -117,10 +117,12 @@ class Backend {
 class DispatcherTest : public ::testing::Test {
  protected:
   // `set_extra` goes into the [[sets]] table; `dest_extra[i]` into
-  // destination i. Priority ordering makes backends_[0] the first choice.
+  // destination i. Priority ordering makes backends_[0] the first choice:
+  // backend i has priority i + 1 unless `priorities` gives it one.
   void StartProxy(int backends, const std::string& set_extra,
                   const std::vector<std::string>& dest_extra = {},
-                  const std::string& leading_destination = "", bool stateful = true) {
+                  const std::string& leading_destination = "", bool stateful = true,
+                  const std::vector<int>& priorities = {}) {
     for (int i = 0; i < backends; ++i) backends_.push_back(std::make_unique<Backend>());
     listen_ = *transport::SocketAddress::Parse("127.0.0.1", FreeUdpPort());
     std::string config = "[server]\nlisten = [\"udp:" + HostPort(listen_) +
@@ -132,7 +134,9 @@ class DispatcherTest : public ::testing::Test {
     }
     for (size_t i = 0; i < backends_.size(); ++i) {
       config += "  [[sets.destinations]]\n  uri = \"sip:" + HostPort(backends_[i]->address()) +
-                "\"\n  priority = " + std::to_string(i + 1) + "\n";
+                "\"\n  priority = " +
+                std::to_string(i < priorities.size() ? priorities[i] : static_cast<int>(i) + 1) +
+                "\n";
       if (i < dest_extra.size()) config += dest_extra[i];
     }
     config += "\n[[routes]]\nname = \"default\"\naction = \"forward\"\nset = \"farm\"\n"
@@ -396,6 +400,40 @@ TEST_F(DispatcherTest, ParallelForkCancelsTheLosers) {
                              invites[loser].from);
   }
   EXPECT_FALSE(backends_[1]->ReceiveStarting("CANCEL ", 200));
+}
+
+TEST_F(DispatcherTest, SerialGroupsRingsAPriorityGroupAtOnceThenTheNext) {
+  StartProxy(3, "mode = \"serial-groups\"\nmax_attempts = 3\n", {}, "", true, {1, 1, 2});
+  UdpPeer client("127.0.0.1", 0);
+  client.SendTo(Request("INVITE", client.address(), "z9hG4bKg1", "sg-1@test"), listen_);
+  // Group 1: both destinations of priority 1 get the INVITE and ring (a
+  // provisional stops fr_timeout_ms); the third waits.
+  auto first = backends_[0]->ReceiveStarting("INVITE ");
+  auto second = backends_[1]->ReceiveStarting("INVITE ");
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
+  backends_[0]->SendTo(Answer(first->bytes, 180, "Ringing"), first->from);
+  backends_[1]->SendTo(Answer(second->bytes, 180, "Ringing"), second->from);
+  EXPECT_FALSE(backends_[2]->ReceiveStarting("INVITE ", 300));
+  backends_[0]->SendTo(Answer(first->bytes, 503, "Service Unavailable"), first->from);
+  EXPECT_FALSE(backends_[2]->ReceiveStarting("INVITE ", 300));  // group 1 not over yet
+  backends_[1]->SendTo(Answer(second->bytes, 503, "Service Unavailable"), second->from);
+  // The whole group failed: group 2.
+  auto third = backends_[2]->ReceiveStarting("INVITE ");
+  ASSERT_TRUE(third);
+  backends_[2]->SendTo(Answer(third->bytes, 200, "OK"), third->from);
+  std::optional<ReceivedMessage> ok;
+  for (int i = 0; i < 4; ++i) {  // the relayed 180s first
+    ok = NextNot100(client);
+    if (!ok || FirstLine(ok->bytes) != "SIP/2.0 180 Ringing") break;
+  }
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(FirstLine(ok->bytes), "SIP/2.0 200 OK");
+  EXPECT_TRUE(backends_[0]->ReceiveStarting("ACK "));
+  EXPECT_TRUE(backends_[1]->ReceiveStarting("ACK "));
+  const std::string stats = proxy_->DumpStats();
+  EXPECT_EQ(TotalCounter(stats, "failovers"), 1u);
+  EXPECT_EQ(TotalCounter(stats, "requests_forwarded"), 3u);
 }
 
 TEST_F(DispatcherTest, StatelessHashFromUserKeepsACallerOnOneDestination) {

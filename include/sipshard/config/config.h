@@ -51,8 +51,12 @@ enum class Algorithm : uint8_t {
 };
 
 // Serial: try candidates one after another on failure. Parallel: fork to
-// max_attempts candidates at once (RFC 3261 §16.6).
-enum class ForwardMode : uint8_t { kSerial, kParallel };
+// max_attempts candidates at once (RFC 3261 §16.6). Serial groups: fork to
+// every candidate of one priority group at once, and to the next group
+// when the whole group failed (Kamailio's t_load_contacts /
+// t_next_contacts); needs Algorithm::kPriority, the only algorithm that
+// groups its candidates.
+enum class ForwardMode : uint8_t { kSerial, kParallel, kSerialGroups };
 
 enum class RouteAction : uint8_t { kReply, kForward, kDrop };
 
@@ -85,7 +89,9 @@ inline constexpr EnumName<Algorithm> kAlgorithmNames[] = {
     {"random", Algorithm::kRandom},
 };
 inline constexpr EnumName<ForwardMode> kForwardModeNames[] = {
-    {"serial", ForwardMode::kSerial}, {"parallel", ForwardMode::kParallel}};
+    {"serial", ForwardMode::kSerial},
+    {"parallel", ForwardMode::kParallel},
+    {"serial-groups", ForwardMode::kSerialGroups}};
 inline constexpr EnumName<RouteAction> kRouteActionNames[] = {
     {"reply", RouteAction::kReply},
     {"forward", RouteAction::kForward},
@@ -261,6 +267,10 @@ struct ServerConfig {
   LogLevel log_level = LogLevel::kInfo;
   // 0 disables the periodic per-shard counter log.
   base::Millis stats_interval_ms = 0;
+  // RFC 3261 §16.3 step 4 (optional there): answer 482 to a request that
+  // carries our own Via for the same routing fields, on stateless and
+  // stateful routes. Off: only Max-Forwards ends a loop.
+  bool loop_detection = true;
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -25,7 +25,8 @@
 //    as evenly as the weights allow (no bursts, no 100-slot quantisation).
 //  - priority: the lowest priority value first; weighted (smoothly) among
 //    destinations of equal priority. Failover walks the rest of the group,
-//    then the next group.
+//    then the next group; CandidateList::groups tells the groups apart
+//    (serial-groups forking starts a whole group at once).
 //  - least-loaded: fewest in-flight requests relative to weight, counting
 //    this shard's exact count plus the other shards' published counts.
 //    Optionally power-of-two-choices (SelectorOptions).
@@ -72,13 +73,31 @@ std::string_view ToString(DestinationState state);
 // The destinations a request may try, in order (serial failover) or as a
 // group (parallel forking). Indices into DestinationSet::destinations().
 // Fixed capacity: max_attempts is at most 16 (config), so no allocation.
+//
+// groups[i] is the priority group of candidate i: for the priority
+// algorithm the rank of its destination's `priority` among the set's
+// distinct priorities (0 = the lowest value), so candidates of one group
+// are adjacent and groups ascend; every other algorithm puts all
+// candidates in group 0. Serial-groups forking starts one run of equal
+// groups at a time.
 struct CandidateList {
   static constexpr size_t kCapacity = 16;
   uint8_t indices[kCapacity];
+  uint8_t groups[kCapacity];
   uint8_t size = 0;
 
-  void Add(uint8_t index) {
-    if (size < kCapacity) indices[size++] = index;
+  void Add(uint8_t index, uint8_t group = 0) {
+    if (size < kCapacity) {
+      indices[size] = index;
+      groups[size] = group;
+      ++size;
+    }
+  }
+  // One past the last candidate of the group that candidates[first] is in.
+  uint8_t GroupEnd(uint8_t first) const {
+    uint8_t end = first;
+    while (end < size && groups[end] == groups[first]) ++end;
+    return end;
   }
 };
 
@@ -243,7 +262,8 @@ class DestinationSet {
 
   void RankByHash(uint64_t key, size_t max, CandidateList* out) const;
   void RoundRobin(size_t max, CandidateList* out);
-  // Smooth weighted round-robin over group `g` of priority_order_; appends.
+  // Smooth weighted round-robin over group `g` of priority_order_; appends
+  // with group number `g`.
   void SmoothGroup(size_t group, size_t max, CandidateList* out);
   void LeastLoaded(size_t max, CandidateList* out);
   void WeightedRandom(size_t max, CandidateList* out);

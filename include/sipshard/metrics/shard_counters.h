@@ -51,7 +51,7 @@ struct alignas(64) ShardCounters {
   Counter late_2xx_relayed;       // 2xx after a final or a local timeout
   Counter lifetime_expired;       // transactions that hit the lifetime cap
   Counter in_dialog_stateful;     // in-dialog requests relayed statefully (sx=t)
-  Counter loops_detected;         // 482 answered (§16.3 step 4)
+  Counter loops_detected;         // 482 answered, looped ACK/CANCEL dropped (§16.3 step 4)
   Counter bad_extensions;         // 420 answered for Proxy-Require (§16.3 step 5)
   // Destination health (proxy/health_monitor.h).
   Counter probes_sent;            // OPTIONS probes sent (owner shard)

@@ -13,8 +13,10 @@
 // whose top Via carries a transaction branch go there too, and stateless
 // branches keep this path. Retransmissions and hop-by-hop ACKs of live
 // server transactions are absorbed before any routing. §16.3 steps 4-5
-// (482 for a loop through our own live transaction, 420 for any
-// Proxy-Require) run after Max-Forwards; §16.4 strict-router requests get
+// (482 for a loop: our own stateless Via with the request's loop hash,
+// loop_detection.h, or our Via of a live transaction; 420 for any
+// Proxy-Require) run after Max-Forwards, the loop check only with
+// `server.loop_detection`; §16.4 strict-router requests get
 // the last Route value as Request-URI (route_set.h). In-dialog requests
 // whose popped Route (or strict-routed Request-URI) carries our stateful
 // Record-Route parameter `sx=t` are relayed statefully; others statelessly.
@@ -117,7 +119,8 @@ class ProxyCore {
   void RelayInDialog(const InboundDatagram& in, const transport::SocketAddress& next_hop,
                      bool pop_route, bool strict_route, bool stateful_dialog);
   // §16.3 steps 4 and 5: answers 482 for a loop or 420 for Proxy-Require.
-  // Returns true when msg_ was answered.
+  // Returns true when msg_ was answered, or dropped (a looped ACK or
+  // CANCEL, which get no answer).
   bool RejectByChecks(const InboundDatagram& in);
   bool SendWritten(const sip::MessageWriter& writer, const OutboundPath& path);
   bool IsUs(const sip::Uri& uri) const;

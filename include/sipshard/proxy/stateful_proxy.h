@@ -5,8 +5,12 @@
 // or here (route.stateful); responses whose top Via carries a transaction
 // branch come here too. The StatefulProxy is the TU of the shard's
 // TransactionTable: it creates server transactions, forks client branches
-// (serial or parallel, §16.6), picks and relays the best response (§16.7),
-// CANCELs (§9, §16.10) and runs the hooks:
+// (serial, parallel or by priority group, §16.6), picks and relays the
+// best response (§16.7), CANCELs (§9, §16.10) and runs the hooks.
+// Serial-groups sets fork every candidate of one priority group in
+// parallel and the next group only once the whole group has ended in a
+// failover failure (the failure-hook path below, exactly where serial
+// failover moves to its next candidate). The hooks:
 //  - request hook: sees the request and the transaction attributes before
 //    the first branch is sent;
 //  - reply hook (t_on_reply): sees every response before it is relayed and
@@ -15,7 +19,8 @@
 //    best response is a failure by policy (the set's failover codes; local
 //    408 and transport errors count as 408 and 503), before anything goes
 //    upstream; it may start a new branch or choose the reply. The default
-//    (no hook, or kDefault) is serial failover to the next candidate.
+//    (no hook, or kDefault) is failover to the next candidate (serial) or
+//    the next priority group (serial-groups).
 //
 // Thread affinity: shard-local; owned by the shard's ProxyCore.
 #pragma once
@@ -142,7 +147,9 @@ class StatefulProxy final : public txn::TransactionUser {
   bool HandleResponse(const sip::Message& response);
 
   // Starts a branch to the next untried candidate of the transaction's
-  // set. For failure hooks. Returns false if none is left or sending failed.
+  // set; with mode "serial-groups", a branch to every candidate of the next
+  // priority group. For failure hooks. Returns false if none is left or
+  // sending failed.
   bool StartNextCandidate(txn::Transaction& txn);
   // Sends a locally generated final upstream (e.g. from a failure hook).
   void ReplyLocally(txn::Transaction& txn, int code, std::string_view reason,
@@ -157,6 +164,10 @@ class StatefulProxy final : public txn::TransactionUser {
   void OnTerminated(txn::Transaction& txn) override;
 
  private:
+  // Starts the next untried candidate, or with serial groups every
+  // candidate of the next group, of the context's candidates; moves on
+  // while nothing could be sent. Returns false when no branch started.
+  bool StartNextCandidates(txn::Transaction& txn, const sip::Message& request);
   // Forwards `request` (the received one, or its stored copy) as a new
   // branch to `destination` of the context's set.
   bool StartBranch(txn::Transaction& txn, const sip::Message& request, uint8_t destination);

@@ -5,7 +5,10 @@
 // branch back in its top Via, so a receive thread can route it to the shard
 // that sent the request without trusting the Call-ID (some peers rewrite
 // it). Stateless branches (§16.11) add a hash of the incoming transaction
-// key, so a retransmitted request gets the same branch downstream.
+// key, so a retransmitted request gets the same branch downstream, and a
+// loop hash of the fields that decide the request's routing (§16.6 step
+// 8): when a request comes back carrying our stateless branch with the
+// loop hash it has now, it looped (§16.3 step 4; proxy/loop_detection.h).
 // Transaction branches (kind 'b') name the client transaction directly:
 // slot in the shard's transaction table, the slot's generation (bumped on
 // every reuse, DESIGN-NOTES §5 pitfall 15) and the branch index, so a
@@ -13,7 +16,7 @@
 // CSeq method).
 //
 //   z9hG4bK-sx<shard:4 hex>-<kind:1 char><payload>
-//   stateless:   payload = <transaction hash:16 hex>
+//   stateless:   payload = <transaction hash:16 hex><loop hash:16 hex>
 //   transaction: payload = <slot:8 hex><generation:8 hex><branch:2 hex>
 #pragma once
 
@@ -25,8 +28,9 @@
 namespace sipshard::txn {
 
 inline constexpr std::string_view kBranchMarker = "z9hG4bK-sx";
-// Longest branch FormatStatelessBranch writes.
-inline constexpr size_t kMaxBranchLength = 40;
+// Longest branch any Format*Branch writes (the stateless one: marker,
+// shard, '-', kind and 32 hex digits).
+inline constexpr size_t kMaxBranchLength = 48;
 
 enum class BranchKind : char {
   kStateless = 'a',
@@ -66,9 +70,26 @@ size_t FormatProbeBranch(const ProbeBranch& id, char* out);
 // Decodes a branch written by FormatProbeBranch, or nullopt.
 std::optional<ProbeBranch> ParseProbeBranch(std::string_view branch);
 
-// Writes a stateless branch for `shard` into `out` (kMaxBranchLength bytes)
-// and returns its length.
-size_t FormatStatelessBranch(uint16_t shard, uint64_t transaction_hash, char* out);
+// What a stateless branch encodes: the shard, the hash of the incoming
+// transaction key (the same for retransmissions, and for a CANCEL or an
+// ACK for a non-2xx and their INVITE) and the loop hash (§16.6 step 8).
+struct StatelessBranch {
+  uint16_t shard = 0;
+  uint64_t transaction_hash = 0;
+  uint64_t loop_hash = 0;
+};
+
+// Writes a stateless branch into `out` (kMaxBranchLength bytes) and returns
+// its length.
+size_t FormatStatelessBranch(const StatelessBranch& id, char* out);
+// The same with loop hash 0, for code that needs a stateless branch but
+// no loop detection (tests, tools).
+inline size_t FormatStatelessBranch(uint16_t shard, uint64_t transaction_hash, char* out) {
+  return FormatStatelessBranch(StatelessBranch{shard, transaction_hash, 0}, out);
+}
+
+// Decodes a branch written by FormatStatelessBranch, or nullopt.
+std::optional<StatelessBranch> ParseStatelessBranch(std::string_view branch);
 
 // Returns the shard encoded in a branch we generated, or nullopt if the
 // branch is not ours.

@@ -240,7 +240,8 @@ TEST(LoaderErrorTest, BadEnumListsAcceptedValues) {
             "t.toml:3:1: sets[0].algorithm: expected one of \"hash-callid\", \"hash-from-uri\", "
             "\"hash-from-user\", \"hash-to-uri\", \"hash-ruri-user\", \"round-robin\", "
             "\"weighted\", \"priority\", \"least-loaded\", \"random\", got \"hash\"\n"
-            "t.toml:4:1: sets[0].mode: expected one of \"serial\", \"parallel\", got \"fork\"\n"
+            "t.toml:4:1: sets[0].mode: expected one of \"serial\", \"parallel\", "
+            "\"serial-groups\", got \"fork\"\n"
             "t.toml:7:3: sets[0].destinations[0].state: expected one of \"active\", "
             "\"inactive\", \"draining\", got \"down\"\n"
             "t.toml:10:1: routes[0].action: expected one of \"reply\", \"forward\", \"drop\", "
@@ -547,6 +548,15 @@ TEST(ServerConfigTest, AdvertisedHostIsNormalized) {
             "\"lb example\"");
 }
 
+TEST(ServerConfigTest, LoopDetectionIsOnByDefaultAndCanBeTurnedOff) {
+  EXPECT_TRUE(DefaultConfig().server.loop_detection);
+  EXPECT_TRUE(LoadOk(kDropRoute).server.loop_detection);
+  EXPECT_FALSE(LoadOk(Doc({"[server]", "loop_detection = false"}) + std::string(kDropRoute))
+                   .server.loop_detection);
+  EXPECT_EQ(ErrorOf(Doc({"[server]", "loop_detection = 1"}) + std::string(kDropRoute)),
+            "t.toml:2:1: server.loop_detection: expected true or false, got 1");
+}
+
 // ---- [[sets]] ---------------------------------------------------------------
 
 std::string SetWith(std::initializer_list<std::string_view> set_lines,
@@ -584,6 +594,23 @@ TEST(SetConfigTest, FailoverCodesRejectNonFailureCodes) {
   EXPECT_EQ(ErrorOf(SetWith({"failover_codes = 503"})),
             "t.toml:3:1: sets[0].failover_codes: expected an array of status codes and classes "
             "like [408, \"5xx\"], got 503");
+}
+
+TEST(SetConfigTest, SerialGroupsWithThePriorityAlgorithm) {
+  Config config = LoadOk(SetWith({"algorithm = \"priority\"", "mode = \"serial-groups\""}));
+  EXPECT_EQ(config.sets.at(0).mode, ForwardMode::kSerialGroups);
+  EXPECT_EQ(ToString(ForwardMode::kSerialGroups), "serial-groups");
+}
+
+TEST(SetConfigTest, SerialGroupsNeedsThePriorityAlgorithm) {
+  // Reported on the mode key's line, once every key is valid.
+  EXPECT_EQ(ErrorOf(SetWith({"algorithm = \"weighted\"", "mode = \"serial-groups\""})),
+            "t.toml:4:1: sets[0].mode: \"serial-groups\" needs algorithm = \"priority\" (it "
+            "forks one priority group at a time), got algorithm = \"weighted\"");
+  // The default algorithm (hash-callid) has no groups either.
+  EXPECT_EQ(ErrorOf(SetWith({"id = 5", "mode = \"serial-groups\""})),
+            "t.toml:4:1: sets[0].mode: \"serial-groups\" needs algorithm = \"priority\" (it "
+            "forks one priority group at a time), got algorithm = \"hash-callid\"");
 }
 
 TEST(SetConfigTest, MaxAttemptsAndIdRanges) {

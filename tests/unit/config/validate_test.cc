@@ -85,6 +85,22 @@ TEST(FinalizeConfigTest, ReportsEveryCrossKeyIssueByPath) {
                       "request; move the catch-all route last"}));
 }
 
+TEST(FinalizeConfigTest, SerialGroupsNeedsThePriorityAlgorithm) {
+  Config config;
+  config.sets.push_back(Set("a", {"sip:10.0.0.1"}));
+  config.sets.push_back(Set("b", {"sip:10.0.0.2"}));
+  config.sets[0].mode = ForwardMode::kSerialGroups;
+  config.sets[0].algorithm = Algorithm::kPriority;
+  config.sets[1].mode = ForwardMode::kSerialGroups;
+  config.sets[1].algorithm = Algorithm::kRoundRobin;
+  config.routes.push_back(Forward("r", "a"));
+  EXPECT_THAT(FinalizeConfig(config),
+              ElementsAre(ConfigIssue{"sets[1].mode",
+                                      "\"serial-groups\" needs algorithm = \"priority\" (it "
+                                      "forks one priority group at a time), got algorithm = "
+                                      "\"round-robin\""}));
+}
+
 TEST(FinalizeConfigTest, RequiresARoute) {
   Config config;
   EXPECT_THAT(FinalizeConfig(config),
@@ -95,6 +111,7 @@ TEST(ConfigTypesTest, EnumSpellings) {
   EXPECT_EQ(ToString(Algorithm::kLeastLoaded), "least-loaded");
   EXPECT_EQ(ToString(Algorithm::kHashRuriUser), "hash-ruri-user");
   EXPECT_EQ(ToString(ForwardMode::kParallel), "parallel");
+  EXPECT_EQ(ToString(ForwardMode::kSerialGroups), "serial-groups");
   EXPECT_EQ(ToString(RouteAction::kDrop), "drop");
   EXPECT_EQ(ToString(DestinationState::kDraining), "draining");
   EXPECT_EQ(ToString(LogLevel::kWarning), "warning");

@@ -308,6 +308,60 @@ TEST_F(SelectionTest, PriorityFailoverSpreadsOverTheNextGroupByWeight) {
   EXPECT_EQ(second, (std::array<int, 3>{0, 100, 200}));
 }
 
+// The group numbers of a candidate list, in order.
+std::vector<int> Groups(const CandidateList& list) {
+  return std::vector<int>(list.groups, list.groups + list.size);
+}
+
+TEST_F(SelectionTest, PriorityCandidatesCarryTheirGroupBoundaries) {
+  // Priorities 10, 0, 0, 5, 10: groups (by ascending priority) {1, 2},
+  // {3}, {0, 4}.
+  DestinationSet set =
+      Make("priority", {D("sip:10.0.0.1", "priority = 10"), D("sip:10.0.0.2", "priority = 0"),
+                        D("sip:10.0.0.3", "priority = 0"), D("sip:10.0.0.4", "priority = 5"),
+                        D("sip:10.0.0.5", "priority = 10")});
+  CandidateList list;
+  set.Candidates(SelectionInput(), 5, &list);
+  ASSERT_EQ(list.size, 5u);
+  EXPECT_EQ(Groups(list), (std::vector<int>{0, 0, 1, 2, 2}));
+  EXPECT_EQ(list.indices[2], 3);
+  EXPECT_EQ(list.GroupEnd(0), 2);
+  EXPECT_EQ(list.GroupEnd(1), 2);
+  EXPECT_EQ(list.GroupEnd(2), 3);
+  EXPECT_EQ(list.GroupEnd(3), 5);
+  EXPECT_EQ(list.GroupEnd(5), 5);  // past the end: an empty group
+
+  // max cuts a group short: the cut group keeps its number.
+  set.Candidates(SelectionInput(), 4, &list);
+  EXPECT_EQ(Groups(list), (std::vector<int>{0, 0, 1, 2}));
+  EXPECT_EQ(list.GroupEnd(3), 4);
+
+  // A group without eligible destinations leaves a gap in the numbers;
+  // only equality matters.
+  set.SetState(3, DestinationState::kInactive);
+  set.Candidates(SelectionInput(), 5, &list);
+  EXPECT_EQ(Groups(list), (std::vector<int>{0, 0, 2, 2}));
+  EXPECT_EQ(list.GroupEnd(0), 2);
+  EXPECT_EQ(list.GroupEnd(2), 4);
+}
+
+TEST_F(SelectionTest, EveryOtherAlgorithmPutsAllCandidatesInGroupZero) {
+  for (std::string_view algorithm : {"hash-callid", "round-robin", "weighted", "least-loaded",
+                                     "random"}) {
+    SCOPED_TRACE(algorithm);
+    // Priorities are ignored by these algorithms.
+    DestinationSet set =
+        Make(algorithm, {D("sip:10.0.0.1", "priority = 3"), D("sip:10.0.0.2", "priority = 1"),
+                         D("sip:10.0.0.3", "priority = 2")});
+    CandidateList list;
+    set.Candidates(SelectionInput::ForKey(Key(1)), 3, &list);
+    EXPECT_EQ(Groups(list), (std::vector<int>{0, 0, 0}));
+    EXPECT_EQ(list.GroupEnd(0), 3);
+    set.Candidates(Key(1), 3, &list);  // the stateless rendezvous list
+    EXPECT_EQ(Groups(list), (std::vector<int>{0, 0, 0}));
+  }
+}
+
 // ---- least-loaded -----------------------------------------------------------
 
 TEST_F(SelectionTest, LeastLoadedPicksTheLeastLoaded) {

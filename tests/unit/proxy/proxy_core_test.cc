@@ -229,7 +229,7 @@ TEST_F(ProxyCoreTest, ForwardedInviteIsTheRequestWithExactlyTheProxyEdits) {
   const std::vector<std::string> vias = HeaderValues(out.bytes, "Via");
   ASSERT_EQ(vias.size(), 2u);
   EXPECT_THAT(vias[0], MatchesRegex("SIP/2\\.0/UDP 127\\.0\\.0\\.1:5060;branch=z9hG4bK-sx002a-a"
-                                    "[0-9a-f]{16};rport"));
+                                    "[0-9a-f]{32};rport"));
   const std::string expected =
       "INVITE sip:bob@example.com SIP/2.0\r\n"
       "Via: " + vias[0] + "\r\n"
@@ -483,6 +483,133 @@ TEST_F(ProxyCoreTest, AckWithMaxForwardsZeroIsNotAnswered) {
   Receive(r);
   EXPECT_THAT(sender_.sent(), IsEmpty());
   EXPECT_EQ(counters_->too_many_hops.value(), 1u);
+}
+
+// ---- §16.3 step 4: loops through stateless forwarding --------------------------
+
+// `forwarded` as a downstream element at 10.0.0.1:5060 sends it back to us:
+// its own Via on top (on its own line, or in front of ours on one line),
+// everything else as we sent it.
+std::string BackFromDownstream(const std::string& forwarded, bool one_via_line = false) {
+  const size_t via = forwarded.find("\r\nVia: ") + 2;
+  const std::string down = "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKdown1";
+  if (one_via_line) {
+    return forwarded.substr(0, via) + "Via: " + down + ", " + forwarded.substr(via + 5);
+  }
+  return forwarded.substr(0, via) + "Via: " + down + "\r\n" + forwarded.substr(via);
+}
+
+TEST_F(ProxyCoreTest, StatelessRequestThatComesBackUnchangedGets482) {
+  const std::string fwd = ForwardOne(Request()).bytes;
+  for (bool one_via_line : {false, true}) {
+    SCOPED_TRACE(one_via_line);
+    const size_t before = sender_.sent().size();
+    Receive(BackFromDownstream(fwd, one_via_line), Addr("10.0.0.1", 5060));
+    ASSERT_EQ(sender_.sent().size(), before + 1);
+    const testing::SentDatagram& out = sender_.last();
+    EXPECT_EQ(FirstLine(out.bytes), "SIP/2.0 482 Loop Detected");
+    // To the hop it came from: no rport in its Via, so its sent-by port.
+    EXPECT_EQ(out.path.destination, Addr("10.0.0.1", 5060));
+  }
+  // Straight back to us (our Via on top, with rport): Max-Forwards went
+  // down, the loop is still found.
+  Receive(fwd, FarmChoice("call-1@test"));
+  EXPECT_EQ(FirstLine(sender_.last().bytes), "SIP/2.0 482 Loop Detected");
+  EXPECT_EQ(sender_.last().path.destination, FarmChoice("call-1@test"));
+  EXPECT_EQ(counters_->loops_detected.value(), 3u);
+  EXPECT_EQ(counters_->requests_forwarded.value(), 1u);
+  EXPECT_EQ(counters_->local_replies.value(), 0u);
+}
+
+TEST_F(ProxyCoreTest, StatelessLoopOverTheIpv6ListenIsFound) {
+  Request r;
+  r.ruri = "sip:v6-user@example.com";
+  const testing::SentDatagram fwd = ForwardOne(r);
+  ASSERT_EQ(fwd.path.listen_index, 1);
+  ASSERT_THAT(HeaderValues(fwd.bytes, "Via").at(0), StartsWith("SIP/2.0/UDP [::1]:5060;"));
+  Receive(fwd.bytes, Addr("2001:db8::1", 5090), 1);
+  EXPECT_EQ(FirstLine(sender_.last().bytes), "SIP/2.0 482 Loop Detected");
+  EXPECT_EQ(counters_->loops_detected.value(), 1u);
+}
+
+TEST_F(ProxyCoreTest, StatelessSpiralWithAnotherRequestUriIsForwarded) {
+  const std::string fwd = ForwardOne(Request()).bytes;
+  std::string spiral = BackFromDownstream(fwd);
+  spiral.replace(spiral.find("sip:bob@example.com"), 19, "sip:carol@example.com");
+  Receive(spiral, Addr("10.0.0.1", 5060));
+  ASSERT_EQ(sender_.sent().size(), 2u);
+  const testing::SentDatagram& out = sender_.last();
+  EXPECT_EQ(FirstLine(out.bytes), "INVITE sip:carol@example.com SIP/2.0");
+  // Our new Via on top of the downstream one, our earlier one and the client's.
+  const std::vector<std::string> vias = HeaderValues(out.bytes, "Via");
+  ASSERT_EQ(vias.size(), 4u);
+  EXPECT_THAT(vias[0], StartsWith(std::string("SIP/2.0/UDP 127.0.0.1:5060;branch=") +
+                                  kOurBranchPrefix));
+  EXPECT_NE(vias[0].substr(0, vias[0].find(";rport")), vias[2].substr(0, vias[2].find(";rport")));
+  EXPECT_EQ(counters_->loops_detected.value(), 0u);
+  EXPECT_EQ(counters_->requests_forwarded.value(), 2u);
+}
+
+TEST_F(ProxyCoreTest, TheTopRouteIsPartOfTheStatelessLoopCheck) {
+  // A preloaded Route to another proxy, which pops it and sends the request
+  // back to us: the routing changed (a spiral). The same request with the
+  // Route still on top has looped.
+  Request r;
+  r.extra = "Route: <sip:192.0.2.60;lr>\r\n";
+  const std::string fwd = ForwardOne(r).bytes;
+  std::string popped = fwd;
+  popped.erase(popped.find("Route: <sip:192.0.2.60;lr>\r\n"), 28);
+  Receive(popped, Addr("192.0.2.60", 5060));
+  EXPECT_EQ(FirstLine(sender_.last().bytes), "INVITE sip:bob@example.com SIP/2.0");
+  EXPECT_EQ(counters_->requests_forwarded.value(), 2u);
+  Receive(fwd, Addr("192.0.2.60", 5060));
+  EXPECT_EQ(FirstLine(sender_.last().bytes), "SIP/2.0 482 Loop Detected");
+  EXPECT_EQ(counters_->loops_detected.value(), 1u);
+}
+
+TEST_F(ProxyCoreTest, StatelessBranchSentByAnotherProxyIsNotALoop) {
+  // Another sipshard (same branch format) at another address or port.
+  const std::string fwd = ForwardOne(Request()).bytes;
+  const std::string ours = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=";
+  for (const char* other : {"Via: SIP/2.0/UDP 192.0.2.77:5060;branch=",
+                            "Via: SIP/2.0/UDP 127.0.0.1:5070;branch="}) {
+    SCOPED_TRACE(other);
+    std::string theirs = fwd;
+    theirs.replace(theirs.find(ours), ours.size(), other);
+    const size_t before = sender_.sent().size();
+    Receive(theirs, Addr("192.0.2.77", 5060));
+    ASSERT_EQ(sender_.sent().size(), before + 1);
+    EXPECT_EQ(FirstLine(sender_.last().bytes), "INVITE sip:bob@example.com SIP/2.0");
+  }
+  EXPECT_EQ(counters_->loops_detected.value(), 0u);
+}
+
+TEST_F(ProxyCoreTest, LoopedAckAndCancelAreDroppedUnanswered) {
+  for (const char* method : {"CANCEL", "ACK"}) {
+    SCOPED_TRACE(method);
+    Request r;
+    r.method = method;
+    if (r.method == "ACK") r.to_tag = "uas1";
+    const std::string fwd = ForwardOne(r).bytes;
+    const size_t before = sender_.sent().size();
+    Receive(BackFromDownstream(fwd), Addr("10.0.0.1", 5060));
+    EXPECT_EQ(sender_.sent().size(), before);
+  }
+  EXPECT_EQ(counters_->loops_detected.value(), 2u);
+  EXPECT_EQ(counters_->requests_forwarded.value(), 2u);
+}
+
+TEST_F(ProxyCoreTest, LoopDetectionOffForwardsTheLoopedRequest) {
+  std::string toml = kConfig;
+  toml.replace(toml.find("[server]\n"), 9, "[server]\nloop_detection = false\n");
+  Build(toml);
+  const std::string fwd = ForwardOne(Request()).bytes;
+  Receive(BackFromDownstream(fwd), Addr("10.0.0.1", 5060));
+  ASSERT_EQ(sender_.sent().size(), 2u);
+  EXPECT_EQ(FirstLine(sender_.last().bytes), "INVITE sip:bob@example.com SIP/2.0");
+  EXPECT_THAT(HeaderValues(sender_.last().bytes, "Max-Forwards"), ElementsAre("68"));
+  EXPECT_EQ(counters_->loops_detected.value(), 0u);
+  EXPECT_EQ(counters_->requests_forwarded.value(), 2u);
 }
 
 TEST_F(ProxyCoreTest, MalformedRequestsGetTheDescribedAnswer) {

@@ -43,6 +43,22 @@ std::string Config(const std::string& mode, int attempts, int backends,
   return c;
 }
 
+// A serial-groups set on the priority algorithm: destination i (port
+// 5071 + i) has priorities[i].
+std::string GroupsConfig(int attempts, const std::vector<int>& priorities) {
+  std::string c = "[server]\nlisten = [\"udp:127.0.0.1:5060\"]\n"
+                  "[timers]\nfr_timeout_ms = 1000\nfr_inv_timeout_ms = 10000\n"
+                  "\n[[sets]]\nname = \"farm\"\nalgorithm = \"priority\"\n"
+                  "mode = \"serial-groups\"\nmax_attempts = " + std::to_string(attempts) + "\n";
+  for (size_t i = 0; i < priorities.size(); ++i) {
+    c += "  [[sets.destinations]]\n  uri = \"sip:127.0.0.1:" + std::to_string(5071 + i) +
+         "\"\n  priority = " + std::to_string(priorities[i]) + "\n";
+  }
+  c += "\n[[routes]]\nname = \"default\"\naction = \"forward\"\nset = \"farm\"\n"
+       "stateful = true\nrecord_route = true\n";
+  return c;
+}
+
 std::string Invite(const std::string& branch = "z9hG4bKc1", const std::string& method = "INVITE",
                    const std::string& call_id = "call-1@test") {
   return "" + method + " sip:bob@example.com SIP/2.0\r\n"
@@ -142,6 +158,12 @@ class StatefulProxyTest : public ::testing::Test {
     return at.empty() ? std::string() : at[0];
   }
   int BackendOf(const std::string&) { return 0; }
+  // The one datagram sent to backend `i` since the last Consume().
+  std::string OneAt(int i) {
+    std::vector<std::string> at = Take(static_cast<uint16_t>(5071 + i));
+    EXPECT_EQ(at.size(), 1u) << "backend " << i;
+    return at.size() == 1 ? at[0] : std::string();
+  }
 
   FakeSender sender_;
   metrics::ShardCounters counters_;
@@ -454,7 +476,7 @@ TEST_F(StatefulProxyTest, NonInviteTransactionCompletesAndAbsorbs) {
   Consume();
   FromClient(Invite("z9hG4bKo1", "OPTIONS"));
   EXPECT_EQ(Lines(Take(kClientPort)), std::vector<std::string>{"SIP/2.0 200 OK"});
-  Advance(64 * 500);  // Timer J / K
+  Advance(64 * 500 + txn::TimerValues::WaitSlack(64 * 500));  // Timer J / K, with slack
   EXPECT_EQ(counters_.transactions_freed.value(), 1u);
 }
 
@@ -553,6 +575,120 @@ TEST_F(StatefulProxyTest, RequestThatComesBackUnchangedIsALoop) {
   FromBackend(0, spiral);
   EXPECT_EQ(counters_.loops_detected.value(), 1u);
   EXPECT_EQ(counters_.transactions_created.value(), 2u);
+}
+
+// ---- serial forking by priority group (mode "serial-groups") -------------------
+
+TEST_F(StatefulProxyTest, SerialGroupsForksAGroupAtOnceAndTheNextWhenAllOfItFailed) {
+  Start(GroupsConfig(4, {1, 1, 2, 2}));
+  FromClient(Invite());
+  // Group 1 (priority 1): both at once; group 2 not yet.
+  const std::string a = OneAt(0), b = OneAt(1);
+  ASSERT_FALSE(a.empty() || b.empty());
+  EXPECT_THAT(FirstLine(a), StartsWith("INVITE "));
+  EXPECT_THAT(FirstLine(b), StartsWith("INVITE "));
+  EXPECT_NE(HeaderValues(a, "Via")[0], HeaderValues(b, "Via")[0]);
+  EXPECT_TRUE(Take(5073).empty());
+  EXPECT_TRUE(Take(5074).empty());
+  EXPECT_EQ(Lines(Take(kClientPort)), std::vector<std::string>{"SIP/2.0 100 Trying"});
+  Consume();
+  // One failure of the group: wait for the other branch.
+  FromBackend(0, Answer(a, 503, "Service Unavailable", "t0"));
+  EXPECT_EQ(Lines(Take(5071)), std::vector<std::string>{"ACK sip:bob@example.com SIP/2.0"});
+  EXPECT_TRUE(Take(5073).empty());
+  EXPECT_TRUE(Take(5074).empty());
+  EXPECT_TRUE(Take(kClientPort).empty());
+  Consume();
+  // The whole group failed over: group 2, both at once.
+  FromBackend(1, Answer(b, 503, "Service Unavailable", "t1"));
+  EXPECT_EQ(Lines(Take(5072)), std::vector<std::string>{"ACK sip:bob@example.com SIP/2.0"});
+  const std::string c = OneAt(2), d = OneAt(3);
+  ASSERT_FALSE(c.empty() || d.empty());
+  EXPECT_THAT(FirstLine(c), StartsWith("INVITE "));
+  EXPECT_THAT(FirstLine(d), StartsWith("INVITE "));
+  EXPECT_TRUE(Take(kClientPort).empty());
+  EXPECT_EQ(counters_.failovers.value(), 1u);
+  Consume();
+  FromBackend(3, Answer(d, 200, "OK", "t3"));
+  EXPECT_EQ(Lines(Take(kClientPort)), std::vector<std::string>{"SIP/2.0 200 OK"});
+  EXPECT_EQ(counters_.requests_forwarded.value(), 4u);
+  EXPECT_EQ(counters_.transactions_created.value(), 1u);
+}
+
+TEST_F(StatefulProxyTest, SerialGroups2xxInTheFirstGroupCancelsItsPeerAndEndsIt) {
+  Start(GroupsConfig(4, {1, 1, 2, 2}));
+  FromClient(Invite());
+  const std::string a = OneAt(0), b = OneAt(1);
+  ASSERT_FALSE(a.empty() || b.empty());
+  FromBackend(1, Answer(b, 180, "Ringing", "t1"));
+  Consume();
+  FromBackend(0, Answer(a, 200, "OK", "t0"));
+  EXPECT_EQ(Lines(Take(kClientPort)), std::vector<std::string>{"SIP/2.0 200 OK"});
+  EXPECT_EQ(Lines(Take(5072)), std::vector<std::string>{"CANCEL sip:bob@example.com SIP/2.0"});
+  Consume();
+  FromBackend(1, Answer(b, 487, "Request Terminated", "t1"));
+  EXPECT_EQ(Lines(Take(5072)), std::vector<std::string>{"ACK sip:bob@example.com SIP/2.0"});
+  EXPECT_TRUE(Take(kClientPort).empty());
+  Advance(20000);  // every timer of the transaction
+  EXPECT_TRUE(Take(5073).empty());
+  EXPECT_TRUE(Take(5074).empty());
+  EXPECT_EQ(counters_.failovers.value(), 0u);
+  EXPECT_EQ(counters_.requests_forwarded.value(), 2u);
+}
+
+TEST_F(StatefulProxyTest, SerialGroupsRelaysADefiniteAnswerWithoutTheNextGroup) {
+  Start(GroupsConfig(4, {1, 1, 2, 2}));
+  FromClient(Invite());
+  const std::string a = OneAt(0), b = OneAt(1);
+  ASSERT_FALSE(a.empty() || b.empty());
+  Consume();
+  FromBackend(0, Answer(a, 486, "Busy Here", "t0"));
+  EXPECT_TRUE(Take(kClientPort).empty());  // §16.7: the group's other branch is pending
+  FromBackend(1, Answer(b, 503, "Service Unavailable", "t1"));
+  // 486 ranks before 503 and is no failover code: relayed, group 2 untouched.
+  EXPECT_EQ(Lines(Take(kClientPort)), std::vector<std::string>{"SIP/2.0 486 Busy Here"});
+  EXPECT_TRUE(Take(5073).empty());
+  EXPECT_TRUE(Take(5074).empty());
+  EXPECT_EQ(counters_.failovers.value(), 0u);
+}
+
+TEST_F(StatefulProxyTest, SerialGroupsMovesOnWhenTheWholeGroupTimesOut) {
+  Start(GroupsConfig(4, {1, 1, 2, 2}));
+  FromClient(Invite());
+  OneAt(0);
+  OneAt(1);
+  Consume();
+  Advance(999);
+  EXPECT_TRUE(Take(5073).empty());
+  Advance(1);  // fr_timeout of both branches: local 408s, a failover code
+  EXPECT_EQ(OneAt(2).substr(0, 7), "INVITE ");
+  EXPECT_EQ(OneAt(3).substr(0, 7), "INVITE ");
+  EXPECT_EQ(Lines(Take(kClientPort)), std::vector<std::string>{});
+  EXPECT_EQ(counters_.failovers.value(), 1u);
+  Consume();
+  Advance(1000);  // group 2 silent too: nothing left, 408 upstream
+  EXPECT_EQ(Lines(Take(kClientPort)), std::vector<std::string>{"SIP/2.0 408 Request Timeout"});
+  EXPECT_EQ(counters_.failovers.value(), 1u);
+}
+
+TEST_F(StatefulProxyTest, SerialGroupsMaxAttemptsCapsTheBranchesOfTheLastGroup) {
+  Start(GroupsConfig(3, {1, 1, 2, 2}));
+  FromClient(Invite());
+  const std::string a = OneAt(0), b = OneAt(1);
+  ASSERT_FALSE(a.empty() || b.empty());
+  Consume();
+  FromBackend(0, Answer(a, 503, "Service Unavailable", "t0"));
+  FromBackend(1, Answer(b, 503, "Service Unavailable", "t1"));
+  // Three attempts in all: one destination of group 2.
+  std::vector<std::string> c = Take(5073), d = Take(5074);
+  ASSERT_EQ(c.size() + d.size(), 1u);
+  const int backend = c.empty() ? 3 : 2;
+  const std::string fwd = c.empty() ? d[0] : c[0];
+  Consume();
+  FromBackend(backend, Answer(fwd, 503, "Service Unavailable", "t2"));
+  EXPECT_EQ(Lines(Take(kClientPort)),
+            std::vector<std::string>{"SIP/2.0 500 Service Unavailable Downstream"});
+  EXPECT_EQ(counters_.requests_forwarded.value(), 3u);
 }
 
 TEST(ResponseRankTest, FollowsSection16_7Step6) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -15,22 +16,69 @@ namespace {
 
 using ::testing::MatchesRegex;
 
-std::string Format(uint16_t shard, uint64_t hash) {
+std::string Format(uint16_t shard, uint64_t hash, uint64_t loop_hash = 0) {
   char buffer[kMaxBranchLength + 8];
   std::memset(buffer, '#', sizeof buffer);
-  const size_t n = FormatStatelessBranch(shard, hash, buffer);
+  const size_t n = FormatStatelessBranch(StatelessBranch{shard, hash, loop_hash}, buffer);
   EXPECT_LE(n, kMaxBranchLength);
   EXPECT_EQ(buffer[n], '#') << "wrote past the returned length";
   return std::string(buffer, n);
 }
 
 TEST(BranchIdTest, StatelessBranchLayout) {
-  EXPECT_EQ(Format(0x2a, 0x0123456789abcdefULL), "z9hG4bK-sx002a-a0123456789abcdef");
-  EXPECT_EQ(Format(0, 0), "z9hG4bK-sx0000-a0000000000000000");
-  EXPECT_EQ(Format(0xffff, ~uint64_t{0}), "z9hG4bK-sxffff-affffffffffffffff");
+  EXPECT_EQ(Format(0x2a, 0x0123456789abcdefULL, 0xfedcba9876543210ULL),
+            "z9hG4bK-sx002a-a0123456789abcdeffedcba9876543210");
+  EXPECT_EQ(Format(0, 0), "z9hG4bK-sx0000-a00000000000000000000000000000000");
+  EXPECT_EQ(Format(0xffff, ~uint64_t{0}, ~uint64_t{0}),
+            "z9hG4bK-sxffff-affffffffffffffffffffffffffffffff");
+  // The longest branch we write fills kMaxBranchLength exactly.
+  EXPECT_EQ(Format(0xffff, ~uint64_t{0}, ~uint64_t{0}).size(), kMaxBranchLength);
   // Carries the RFC 3261 magic cookie (§8.1.1.7) and is a valid token.
-  EXPECT_THAT(Format(7, 99), MatchesRegex("z9hG4bK[-a-z0-9]+"));
+  EXPECT_THAT(Format(7, 99, 5), MatchesRegex("z9hG4bK[-a-z0-9]+"));
   EXPECT_EQ(Format(7, 99).substr(0, sip::kMagicCookie.size()), sip::kMagicCookie);
+  // The shorthand writes loop hash 0.
+  char buffer[kMaxBranchLength];
+  EXPECT_EQ(std::string(buffer, FormatStatelessBranch(7, 99, buffer)), Format(7, 99, 0));
+}
+
+TEST(BranchIdTest, StatelessBranchRoundTrips) {
+  const StatelessBranch cases[] = {
+      {0, 0, 0},
+      {0x2a, 0x0123456789abcdefULL, 0xfedcba9876543210ULL},
+      {0xffff, ~uint64_t{0}, ~uint64_t{0}},
+      {9, 1, ~uint64_t{0} - 1},
+  };
+  for (const StatelessBranch& id : cases) {
+    const std::string branch = Format(id.shard, id.transaction_hash, id.loop_hash);
+    const std::optional<StatelessBranch> parsed = ParseStatelessBranch(branch);
+    ASSERT_TRUE(parsed.has_value()) << branch;
+    EXPECT_EQ(parsed->shard, id.shard) << branch;
+    EXPECT_EQ(parsed->transaction_hash, id.transaction_hash) << branch;
+    EXPECT_EQ(parsed->loop_hash, id.loop_hash) << branch;
+    EXPECT_EQ(ShardFromBranch(branch), id.shard) << branch;
+  }
+}
+
+TEST(BranchIdTest, OnlyWellFormedStatelessBranchesParse) {
+  const std::string good = Format(3, 0x1111, 0x2222);
+  ASSERT_TRUE(ParseStatelessBranch(good).has_value());
+  char buffer[kMaxBranchLength];
+  const std::string transaction(
+      buffer, FormatTransactionBranch(TransactionBranch{3, 0x01020304, 7, 2}, buffer));
+  const std::string probe(buffer, FormatProbeBranch(ProbeBranch{3, 1, 2, 3}, buffer));
+  for (const std::string& branch : {
+           good.substr(0, good.size() - 16),      // the old layout, without a loop hash
+           good.substr(0, good.size() - 1),       // one digit short
+           good + "0",                            // one digit long
+           std::string(good).replace(20, 1, "G"),  // not hex
+           std::string(good).replace(20, 1, "A"),  // upper case is not what we write
+           "z9hG4bK-sx0003-b" + good.substr(16),  // another kind
+           std::string("z9hG4bKclient"),
+           transaction,
+           probe,
+       }) {
+    EXPECT_FALSE(ParseStatelessBranch(branch).has_value()) << branch;
+  }
 }
 
 TEST(BranchIdTest, ShardRoundTrips) {
