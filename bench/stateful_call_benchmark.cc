@@ -77,22 +77,29 @@ stateful = true
 record_route = true
 )toml";
 
-// Writes `text` with "#" replaced by the 8-digit call number.
-size_t Fill(std::string_view text, uint32_t n, char* out) {
-  // By hand: snprintf cost ~4% of a call, harness time that is not ours.
-  char digits[8];
-  for (int i = 7; i >= 0; --i, n /= 10) digits[i] = static_cast<char>('0' + n % 10);
-  size_t k = 0;
-  for (char c : text) {
-    if (c == '#') {
-      std::memcpy(out + k, digits, 8);
-      k += 8;
-    } else {
-      out[k++] = c;
+// A message text with "#" placeholders for the 8-digit call number. The
+// harness is not what is measured, so filling costs one memcpy plus the
+// digit patches (a byte-by-byte copy cost ~3 % of a call).
+class Template {
+ public:
+  explicit Template(std::string_view text) : text_(text) {
+    for (size_t i = text_.find('#'); i != std::string::npos; i = text_.find('#', i + 1)) {
+      text_.replace(i, 1, "00000000");
+      holes_.push_back(i);
     }
   }
-  return k;
-}
+  size_t Fill(uint32_t n, char* out) const {
+    char digits[8];
+    for (int i = 7; i >= 0; --i, n /= 10) digits[i] = static_cast<char>('0' + n % 10);
+    std::memcpy(out, text_.data(), text_.size());
+    for (size_t hole : holes_) std::memcpy(out + hole, digits, 8);
+    return text_.size();
+  }
+
+ private:
+  std::string text_;
+  std::vector<size_t> holes_;
+};
 
 constexpr std::string_view kInvite =
     "INVITE sip:bob@example.com SIP/2.0\r\n"
@@ -120,28 +127,40 @@ constexpr std::string_view kBye =
 size_t Respond(std::string_view request, std::string_view status, std::string_view to_tag,
                char* out) {
   size_t k = 0;
-  auto put = [&](std::string_view s) {
-    std::memcpy(out + k, s.data(), s.size());
-    k += s.size();
+  auto put = [&](const char* p, size_t n) {
+    std::memcpy(out + k, p, n);
+    k += n;
   };
-  put(status);
-  size_t pos = request.find("\r\n") + 2;
-  const size_t end = request.find("\r\n\r\n");
-  while (pos < end) {
-    const size_t eol = request.find("\r\n", pos);
-    std::string_view line = request.substr(pos, eol - pos);
-    if (line.starts_with("Via:") || line.starts_with("From:") || line.starts_with("Call-ID:") ||
-        line.starts_with("CSeq:") || line.starts_with("Record-Route:")) {
-      put(line);
-      put("\r\n");
-    } else if (line.starts_with("To:")) {
-      put(line);
-      if (line.find("tag=") == std::string_view::npos) put(to_tag);
-      put("\r\n");
+  put(status.data(), status.size());
+  const char* pos = static_cast<const char*>(std::memchr(request.data(), '\n', request.size())) + 1;
+  const char* const end = request.data() + request.size();
+  // Header lines end in CRLF; the empty line ends the loop.
+  while (pos < end && *pos != '\r') {
+    const char* eol = static_cast<const char*>(std::memchr(pos, '\n', end - pos)) + 1;
+    const std::string_view line(pos, static_cast<size_t>(eol - pos));
+    switch (line[0]) {
+      case 'V':
+      case 'F':
+      case 'C':
+      case 'R':
+        if (line.starts_with("Via:") || line.starts_with("From:") ||
+            line.starts_with("Call-ID:") || line.starts_with("CSeq:") ||
+            line.starts_with("Record-Route:")) {
+          put(line.data(), line.size());
+        }
+        break;
+      case 'T':
+        if (line.starts_with("To:")) {
+          put(line.data(), line.size() - 2);
+          if (line.find("tag=") == std::string_view::npos) put(to_tag.data(), to_tag.size());
+          put("\r\n", 2);
+        }
+        break;
     }
-    pos = eol + 2;
+    pos = eol;
   }
-  put("Contact: <sip:bob@127.0.0.1:5071>\r\nContent-Length: 0\r\n\r\n");
+  constexpr std::string_view kTail = "Contact: <sip:bob@127.0.0.1:5071>\r\nContent-Length: 0\r\n\r\n";
+  put(kTail.data(), kTail.size());
   return k;
 }
 
@@ -154,6 +173,7 @@ void BM_StatefulCall(benchmark::State& state) {
   if (state.range(0) == 0) {
     for (std::string* text : {&ack_text, &bye_text}) text->erase(text->find(";sx=t"), 5);
   }
+  const Template invite_template(kInvite), ack_template(ack_text), bye_template(bye_text);
   absl::StatusOr<config::Config> config = config::LoadConfigString(kConfig);
   if (!config.ok()) {
     state.SkipWithError("config");
@@ -180,7 +200,7 @@ void BM_StatefulCall(benchmark::State& state) {
   uint32_t call = 0;
   auto one_call = [&] {
     ++call;
-    size_t n = Fill(kInvite, call, in.data());
+    size_t n = invite_template.Fill(call, in.data());
     core->Handle({std::string_view(in.data(), n), client, 0});
     const std::string_view fwd = sender.to_backend();
     std::memcpy(forwarded.data(), fwd.data(), fwd.size());
@@ -191,9 +211,9 @@ void BM_StatefulCall(benchmark::State& state) {
     core->Handle({std::string_view(response.data(), n), backend, 0});
     n = Respond(invite, "SIP/2.0 200 OK\r\n", ";tag=b", response.data());
     core->Handle({std::string_view(response.data(), n), backend, 0});
-    n = Fill(ack_text, call, in.data());
+    n = ack_template.Fill(call, in.data());
     core->Handle({std::string_view(in.data(), n), client, 0});
-    n = Fill(bye_text, call, in.data());
+    n = bye_template.Fill(call, in.data());
     core->Handle({std::string_view(in.data(), n), client, 0});
     const std::string_view bye = sender.to_backend();
     std::memcpy(forwarded.data(), bye.data(), bye.size());

@@ -6,7 +6,7 @@ namespace sipshard::txn {
 namespace {
 
 // Buffers per heap block, per class: small classes come in batches.
-constexpr std::array<uint32_t, BufferPool::kClassSizes.size()> kPerBlock = {64, 16, 4, 1};
+constexpr std::array<uint32_t, BufferPool::kClassSizes.size()> kPerBlock = {64, 32, 16, 4, 1};
 
 }  // namespace
 

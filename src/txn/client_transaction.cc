@@ -90,7 +90,8 @@ bool ClientTransaction::OnResponse(const sip::Message& response) {
       state_ = ClientState::kAccepted;
       final_status_ = code;
       retransmit_timer_.Cancel();
-      wheel.Arm(deadline_timer_, t.TimerM());
+      ReleaseRequest();
+      ArmWait(t.TimerM());
     }
     return true;
   }
@@ -107,13 +108,21 @@ bool ClientTransaction::OnResponse(const sip::Message& response) {
   if (is_invite()) {
     // §17.1.1.2: 3xx-6xx → Completed, ACK it, Timer D absorbs retransmissions.
     SendAck(response);
-    wheel.Arm(deadline_timer_, t.TimerD());
+    ArmWait(t.TimerD());
   } else {
     // §17.1.2.2: Completed, Timer K = T4 for UDP.
     retransmit_timer_.Cancel();
-    wheel.Arm(deadline_timer_, t.TimerK());
+    ArmWait(t.TimerK());
   }
+  ReleaseRequest();
   return true;
+}
+
+void ClientTransaction::ReleaseRequest() {
+  // A branch with a final response from downstream never sends its request
+  // or a CANCEL again (the ACK for a non-2xx is built already): the copy
+  // would only hold a buffer through the 32 s wait.
+  table_->buffers().Release(&request_);
 }
 
 void ClientTransaction::OnCancelResponse(int status) {
@@ -232,7 +241,11 @@ void ClientTransaction::EndLocally(LocalOutcome outcome) {
   if (!cancel_sent_) retransmit_timer_.Cancel();
   // Stay for Timer D: a late 2xx is relayed, a late non-2xx ACKed.
   const TimerValues& t = table_->timers();
-  table_->wheel().Arm(deadline_timer_, is_invite() ? t.TimerD() : t.TimerK());
+  ArmWait(is_invite() ? t.TimerD() : t.TimerK());
+}
+
+void ClientTransaction::ArmWait(base::Millis wait) {
+  table_->wheel().ArmWithSlack(deadline_timer_, wait, TimerValues::WaitSlack(wait));
 }
 
 void ClientTransaction::Terminate() {

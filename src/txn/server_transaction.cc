@@ -48,13 +48,13 @@ bool ServerTransaction::SendResponse(std::string_view bytes, int status) {
     // §17.2.2: Completed, Timer J = 64*T1 absorbs retransmissions.
     state_ = ServerState::kCompleted;
     table_->buffers().Assign(&last_response_, bytes);
-    wheel.Arm(wait_timer_, t.TimerJ());
+    ArmWait(t.TimerJ());
   } else if (status < 300) {
     // RFC 6026 §7.1: 2xx → Accepted; the proxy does not retransmit 2xx,
     // retransmitted INVITEs are absorbed silently until Timer L.
     state_ = ServerState::kAccepted;
     table_->buffers().Release(&last_response_);
-    wheel.Arm(wait_timer_, t.TimerL());
+    ArmWait(t.TimerL());
   } else {
     // §17.2.1: 3xx-6xx → Completed; Timer G retransmits, Timer H gives up
     // waiting for the ACK.
@@ -93,7 +93,7 @@ bool ServerTransaction::OnAck() {
   // further ACKs.
   state_ = ServerState::kConfirmed;
   retransmit_timer_.Cancel();
-  table_->wheel().Arm(wait_timer_, table_->timers().TimerI());
+  ArmWait(table_->timers().TimerI());
   return true;
 }
 
@@ -111,6 +111,10 @@ void ServerTransaction::OnWaitTimer() {
   if (state_ == ServerState::kCompleted && is_invite()) table_->counters().ack_timeouts.Add();
   Terminate();
   table_->MaybeFree(*cell_);
+}
+
+void ServerTransaction::ArmWait(base::Millis wait) {
+  table_->wheel().ArmWithSlack(wait_timer_, wait, TimerValues::WaitSlack(wait));
 }
 
 void ServerTransaction::Terminate() {

@@ -53,7 +53,10 @@ ServerKey MakeServerKey(const sip::Message& request, sip::Method as_method) {
     h = base::HashCombine(h, base::StableHash(key.from_tag));
     h = base::HashCombine(h, key.cseq);
   }
-  key.hash = base::HashCombine(h, base::StableHash(key.method_text));
+  // The method text only tells extension methods apart (kOther).
+  key.hash = key.method == sip::Method::kOther
+                 ? base::HashCombine(h, base::StableHash(key.method_text))
+                 : base::Mix64(h);
   return key;
 }
 

@@ -19,12 +19,13 @@ Transaction::Transaction()
 
 int Transaction::AddBranch() {
   if (branch_count_ == kMaxBranches) return -1;
+  branches_[branch_count_] = table_->AcquireBranch(*this, branch_count_);
   return branch_count_++;
 }
 
 bool Transaction::AllBranchesEnded() const {
   for (size_t i = 0; i < branch_count_; ++i) {
-    if (!branches_[i].ended()) return false;
+    if (!branches_[i]->ended()) return false;
   }
   return true;
 }
@@ -43,12 +44,10 @@ TransactionTable::TransactionTable(const TableOptions& options, Sender* sender,
       sender_(sender),
       wheel_(wheel),
       user_(user),
-      counters_(counters != nullptr ? counters : &own_counters_) {
+      counters_(counters != nullptr ? counters : &own_counters_),
+      index_(options_.capacity == 0 ? 1 : options_.capacity),
+      legacy_index_(options_.capacity == 0 ? 1 : options_.capacity) {
   if (options_.capacity == 0) options_.capacity = 1;
-  const size_t buckets = std::bit_ceil(options_.capacity);
-  buckets_.assign(buckets, 0);
-  legacy_buckets_.assign(buckets, 0);
-  bucket_mask_ = buckets - 1;
   free_.reserve(options_.capacity);
 }
 
@@ -59,9 +58,43 @@ TransactionTable::~TransactionTable() {
       Transaction& txn = chunk[i];
       txn.lifetime_timer_.Cancel();
       txn.server_.Terminate();
-      for (ClientTransaction& branch : txn.branches_) branch.Terminate();
     }
   }
+  for (auto& chunk : branch_chunks_) {
+    for (size_t i = 0; i < kChunk; ++i) chunk[i].Terminate();
+  }
+}
+
+ClientTransaction* TransactionTable::AcquireBranch(Transaction& txn, uint8_t index) {
+  if (free_branches_.empty()) {
+    branch_chunks_.push_back(std::make_unique<ClientTransaction[]>(kChunk));
+    for (size_t i = kChunk; i-- > 0;) {
+      ClientTransaction& branch = branch_chunks_.back()[i];
+      branch.table_ = this;
+      free_branches_.push_back(&branch);
+    }
+  }
+  ClientTransaction* branch = free_branches_.back();
+  free_branches_.pop_back();
+  branch->cell_ = &txn;
+  branch->index_ = index;
+  return branch;
+}
+
+void TransactionTable::ReleaseBranch(ClientTransaction* branch) {
+  buffers_.Release(&branch->request_);
+  buffers_.Release(&branch->ack_);
+  buffers_.Release(&branch->cancel_);
+  branch->state_ = ClientState::kIdle;
+  branch->local_outcome_ = LocalOutcome::kNone;
+  branch->provisional_received_ = false;
+  branch->cancel_requested_ = false;
+  branch->cancel_sent_ = false;
+  branch->cancel_answered_ = false;
+  branch->final_status_ = 0;
+  branch->last_provisional_ = 0;
+  branch->cell_ = nullptr;
+  free_branches_.push_back(branch);
 }
 
 const sip::Message* TransactionTable::ParseStored(std::string_view bytes) {
@@ -72,17 +105,10 @@ const sip::Message* TransactionTable::ParseStored(std::string_view bytes) {
 }
 
 Transaction* TransactionTable::Find(const ServerKey& key, bool legacy) {
-  const std::vector<uint32_t>& buckets = legacy ? legacy_buckets_ : buckets_;
-  const uint32_t tag = HashTag(key.hash);
-  for (uint32_t link = buckets[key.hash & bucket_mask_]; link != 0;) {
-    const IndexLink& entry = links_[link - 1];
-    if (entry.tag == tag) {
-      Transaction& txn = Cell(link - 1);
-      if (SameTransaction(txn.server_.key_, key)) return &txn;
-    }
-    link = entry.next;
-  }
-  return nullptr;
+  const TransactionIndex& index = legacy ? legacy_index_ : index_;
+  const int64_t slot = index.Find(
+      key.hash, [&](uint32_t candidate) { return SameTransaction(Cell(candidate).server_.key_, key); });
+  return slot < 0 ? nullptr : &Cell(static_cast<uint32_t>(slot));
 }
 
 Transaction* TransactionTable::FindServer(const sip::Message& request, ServerKey* computed) {
@@ -108,22 +134,11 @@ Transaction* TransactionTable::FindInviteForCancel(const sip::Message& cancel) {
 }
 
 void TransactionTable::Link(Transaction& txn) {
-  std::vector<uint32_t>& buckets = txn.in_legacy_index_ ? legacy_buckets_ : buckets_;
-  uint32_t& head = buckets[txn.server_.key_.hash & bucket_mask_];
-  links_[txn.slot_] = IndexLink{head, HashTag(txn.server_.key_.hash)};
-  head = txn.slot_ + 1;
+  (txn.in_legacy_index_ ? legacy_index_ : index_).Insert(txn.server_.key_.hash, txn.slot_);
 }
 
 void TransactionTable::Unlink(Transaction& txn) {
-  std::vector<uint32_t>& buckets = txn.in_legacy_index_ ? legacy_buckets_ : buckets_;
-  uint32_t* link = &buckets[txn.server_.key_.hash & bucket_mask_];
-  while (*link != 0) {
-    if (*link == txn.slot_ + 1) {
-      *link = links_[txn.slot_].next;
-      return;
-    }
-    link = &links_[*link - 1].next;
-  }
+  (txn.in_legacy_index_ ? legacy_index_ : index_).Erase(txn.server_.key_.hash, txn.slot_);
 }
 
 Transaction* TransactionTable::Create(const sip::Message& request, const OutboundPath& reply_path,
@@ -136,18 +151,12 @@ Transaction* TransactionTable::Create(const sip::Message& request, const Outboun
   if (free_.empty()) {
     const uint32_t base = static_cast<uint32_t>(chunks_.size() * kChunk);
     chunks_.push_back(std::make_unique<Transaction[]>(kChunk));
-    links_.resize(chunks_.size() * kChunk);
     for (size_t i = kChunk; i-- > 0;) {
       Transaction& txn = chunks_.back()[i];
       txn.table_ = this;
       txn.slot_ = base + static_cast<uint32_t>(i);
       txn.server_.cell_ = &txn;
       txn.server_.table_ = this;
-      for (size_t b = 0; b < Transaction::kMaxBranches; ++b) {
-        txn.branches_[b].cell_ = &txn;
-        txn.branches_[b].table_ = this;
-        txn.branches_[b].index_ = static_cast<uint8_t>(b);
-      }
       free_.push_back(txn.slot_);
     }
   }
@@ -185,7 +194,7 @@ std::optional<ResponseMatch> TransactionTable::MatchResponse(const sip::Message&
   if (!txn.in_use_ || txn.generation_ != id->generation || id->branch >= txn.branch_count_) {
     return std::nullopt;
   }
-  ClientTransaction& branch = txn.branches_[id->branch];
+  ClientTransaction& branch = *txn.branches_[id->branch];
   if (branch.state_ == ClientState::kIdle || branch.state_ == ClientState::kTerminated) {
     return std::nullopt;
   }
@@ -240,7 +249,9 @@ bool TransactionTable::TakeEarlyCancel(const sip::Message& invite) {
 void TransactionTable::MaybeFree(Transaction& txn) {
   if (!txn.in_use_ || txn.server_.state_ != ServerState::kTerminated) return;
   for (size_t i = 0; i < txn.branch_count_; ++i) {
-    if (txn.branches_[i].state_ != ClientState::kTerminated) return;
+    // An Idle branch was added but never started: no machine to wait for.
+    const ClientState state = txn.branches_[i]->state_;
+    if (state != ClientState::kTerminated && state != ClientState::kIdle) return;
   }
   user_->OnTerminated(txn);
   Unlink(txn);
@@ -250,20 +261,7 @@ void TransactionTable::MaybeFree(Transaction& txn) {
   buffers_.Release(&server.last_response_);
   server.state_ = ServerState::kIdle;
   server.key_ = ServerKey{};
-  for (size_t i = 0; i < txn.branch_count_; ++i) {
-    ClientTransaction& branch = txn.branches_[i];
-    buffers_.Release(&branch.request_);
-    buffers_.Release(&branch.ack_);
-    buffers_.Release(&branch.cancel_);
-    branch.state_ = ClientState::kIdle;
-    branch.local_outcome_ = LocalOutcome::kNone;
-    branch.provisional_received_ = false;
-    branch.cancel_requested_ = false;
-    branch.cancel_sent_ = false;
-    branch.cancel_answered_ = false;
-    branch.final_status_ = 0;
-    branch.last_provisional_ = 0;
-  }
+  for (size_t i = 0; i < txn.branch_count_; ++i) ReleaseBranch(txn.branches_[i]);
   txn.branch_count_ = 0;
   txn.in_use_ = false;
   ++txn.generation_;  // pitfall 15

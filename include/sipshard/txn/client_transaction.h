@@ -97,6 +97,10 @@ class ClientTransaction {
   void OnRetransmitTimer();  // A, E, CANCEL's E
   void OnDeadlineTimer();    // fr_timeout, B, F, C, CANCEL's F, D, K, M
   void EndLocally(LocalOutcome outcome);
+  // Returns the request copy to the pool once nothing can resend it.
+  void ReleaseRequest();
+  // Arms the deadline timer for a Completed/Accepted wait (D, K, M).
+  void ArmWait(base::Millis wait);
   void SendCancel();
   void SendAck(const sip::Message& response);
   void Terminate();

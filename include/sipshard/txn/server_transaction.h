@@ -76,6 +76,8 @@ class ServerTransaction {
 
   void OnRetransmitTimer();  // G
   void OnWaitTimer();        // H, I, J, L
+  // Arms the wait timer for a Completed/Confirmed/Accepted wait (I, J, L).
+  void ArmWait(base::Millis wait);
   void Terminate();
 
   Transaction* cell_ = nullptr;

@@ -40,6 +40,12 @@ struct TimerValues {
   base::Millis TimerL() const { return Wait(64 * t1); }  // RFC 6026
   base::Millis TimerM() const { return Wait(64 * t1); }  // RFC 6026
 
+  // How late a wait timer (D, I, J, K, L, M) may fire: these only bound
+  // how long retransmissions are absorbed from below, so 1/16 of the wait
+  // (2 s of a 32 s Timer L) changes nothing a peer can see, and lets the
+  // wheel fire them without re-filing (TimerWheel::ArmWithSlack).
+  static base::Millis WaitSlack(base::Millis wait) { return wait / 16; }
+
  private:
   base::Millis Wait(base::Millis rfc) const { return completed_wait > 0 ? completed_wait : rfc; }
 };

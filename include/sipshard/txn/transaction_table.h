@@ -7,7 +7,10 @@
 // transactions (branches), the per-transaction attributes and the buffers
 // they keep. Cells live in chunks of 256 that are allocated while the
 // table warms up and then recycled through a free list, so steady-state
-// traffic allocates nothing; every reuse bumps the cell's generation, and
+// traffic allocates nothing. Branches come from a second pool of the same
+// kind and are linked to the cell while it is in use: most transactions
+// have one branch, and keeping all sixteen inline made a cell 5.4 KB
+// (354 MB for a full 65536-entry table). Every reuse bumps the cell's generation, and
 // a response whose branch names an old generation matches nothing
 // (DESIGN-NOTES §5 pitfall 15). A cell is freed only when its server and
 // every branch are Terminated, which always happens on a timer (H, I, J,
@@ -38,6 +41,7 @@
 #include "sipshard/txn/client_transaction.h"
 #include "sipshard/txn/sender.h"
 #include "sipshard/txn/server_transaction.h"
+#include "sipshard/txn/transaction_index.h"
 #include "sipshard/txn/timer_values.h"
 
 namespace sipshard::txn {
@@ -54,11 +58,11 @@ class Transaction {
   uint32_t generation() const { return generation_; }
   ServerTransaction& server() { return server_; }
   const ServerTransaction& server() const { return server_; }
-  ClientTransaction& branch(size_t i) { return branches_[i]; }
-  const ClientTransaction& branch(size_t i) const { return branches_[i]; }
+  ClientTransaction& branch(size_t i) { return *branches_[i]; }
+  const ClientTransaction& branch(size_t i) const { return *branches_[i]; }
   size_t branch_count() const { return branch_count_; }
   Attributes& attributes() { return attributes_; }
-  // Returns the index of a fresh branch, or -1 when all are used.
+  // Returns the index of a fresh (Idle) branch, or -1 when all are used.
   int AddBranch();
   // True when every started branch has a final outcome.
   bool AllBranchesEnded() const;
@@ -77,7 +81,8 @@ class Transaction {
   bool in_legacy_index_ = false;
   uint8_t branch_count_ = 0;
   ServerTransaction server_;
-  std::array<ClientTransaction, kMaxBranches> branches_;
+  // branches_[0, branch_count_) are taken from the table's branch pool.
+  std::array<ClientTransaction*, kMaxBranches> branches_{};
   Attributes attributes_;
   base::TimerNode lifetime_timer_;
 };
@@ -165,7 +170,9 @@ class TransactionTable {
   // Parses `bytes` (a stored message) into the table's scratch message.
   const sip::Message* ParseStored(std::string_view bytes);
   // Heap blocks allocated so far (slab chunks + buffers).
-  size_t heap_allocations() const { return chunks_.size() + buffers_.heap_allocations(); }
+  size_t heap_allocations() const {
+    return chunks_.size() + branch_chunks_.size() + buffers_.heap_allocations();
+  }
 
  private:
   friend class ServerTransaction;
@@ -176,6 +183,11 @@ class TransactionTable {
   static constexpr size_t kCancelMemory = 64;
 
   Transaction& Cell(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
+  // Takes an Idle branch from the pool (growing it by a chunk when empty)
+  // and binds it to `txn` as branch `index`.
+  ClientTransaction* AcquireBranch(Transaction& txn, uint8_t index);
+  // Resets a Terminated branch and returns it to the pool.
+  void ReleaseBranch(ClientTransaction* branch);
   Transaction* Find(const ServerKey& key, bool legacy);
   void Link(Transaction& txn);
   void Unlink(Transaction& txn);
@@ -191,19 +203,11 @@ class TransactionTable {
   BufferPool buffers_;
   std::vector<std::unique_ptr<Transaction[]>> chunks_;
   std::vector<uint32_t> free_;
-  // Index chains live apart from the ~5 KB cells, so that a lookup walks
-  // 8-byte links instead of taking a cache miss per cell: per slot, the
-  // next slot of its bucket (slot + 1; 0 ends the chain) and the upper half
-  // of its key hash, compared before the full key is.
-  struct IndexLink {
-    uint32_t next = 0;
-    uint32_t tag = 0;
-  };
-  static uint32_t HashTag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
-  std::vector<IndexLink> links_;          // by slot
-  std::vector<uint32_t> buckets_;         // RFC 3261 keys: slot + 1, 0 = empty
-  std::vector<uint32_t> legacy_buckets_;  // pre-3261 keys
-  uint64_t bucket_mask_ = 0;
+  std::vector<std::unique_ptr<ClientTransaction[]>> branch_chunks_;
+  std::vector<ClientTransaction*> free_branches_;
+  // Key hash -> slot, apart from the cells (transaction_index.h).
+  TransactionIndex index_;         // RFC 3261 keys
+  TransactionIndex legacy_index_;  // pre-3261 keys
   size_t active_ = 0;
   struct EarlyCancel {
     uint64_t hash = 0;

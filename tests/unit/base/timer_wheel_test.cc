@@ -74,6 +74,39 @@ TEST_F(TimerWheelTest, FiresAtExactMillisecondNeverEarly) {
   EXPECT_EQ(wheel_.NextDeadline(), std::nullopt);
 }
 
+TEST_F(TimerWheelTest, SlackRoundsUpToASlotBoundaryNeverEarly) {
+  // 32 s with 2 s of slack, at a phase that is not slot-aligned: the
+  // deadline moves up to the next 256 ms boundary (a level-1 slot start),
+  // never down, and never past the slack.
+  wheel_.Advance(kStart + 123);
+  TestTimer& t = Make(1);
+  wheel_.ArmWithSlack(t.node, 32000, 2000);
+  const Millis asked = kStart + 123 + 32000;
+  EXPECT_GE(t.node.deadline(), asked);
+  EXPECT_LE(t.node.deadline(), asked + 2000);
+  EXPECT_EQ((t.node.deadline() - kStart) % 256, 0);
+  wheel_.Advance(asked - 1);
+  EXPECT_TRUE(log_.empty());
+  wheel_.Advance(t.node.deadline() - 1);
+  EXPECT_TRUE(log_.empty());
+  const Millis deadline = t.node.deadline();
+  wheel_.Advance(asked + 2000);
+  EXPECT_EQ(log_, (std::vector<Fired>{{1, deadline}}));
+}
+
+TEST_F(TimerWheelTest, SlackSmallerThanASlotKeepsTheExactDeadline) {
+  // 100 ms of slack cannot reach a 256 ms boundary: exact, as with Arm.
+  wheel_.Advance(kStart + 7);
+  TestTimer& t = Make(1);
+  wheel_.ArmWithSlack(t.node, 5000, 100);
+  EXPECT_EQ(t.node.deadline(), kStart + 7 + 5000);
+  TestTimer& zero = Make(2);
+  wheel_.ArmWithSlack(zero.node, 0, 1000);  // due: next Advance, as Arm(0)
+  EXPECT_EQ(zero.node.deadline(), kStart + 7);
+  wheel_.Advance(kStart + 7 + 5000);
+  EXPECT_EQ(log_, (std::vector<Fired>{{2, kStart + 7}, {1, kStart + 7 + 5000}}));
+}
+
 TEST_F(TimerWheelTest, FiresInDeadlineOrder) {
   const Millis delays[] = {300, 5, 70'000, 256, 1, 255, 4'000, 180'000, 32'000};
   for (int i = 0; i < static_cast<int>(std::size(delays)); ++i) {

@@ -121,9 +121,50 @@ TEST_F(TransactionTableTest, WaitMsShortensTheCompletedWait) {
   wheel_.Advance(4999);
   EXPECT_EQ(user_.terminated, 0);
   EXPECT_EQ(table.active(), 1u);
-  wheel_.Advance(5000);  // Timer J = wait_ms instead of 64*T1
+  // Timer J = wait_ms instead of 64*T1, fired within its slack of 1/16.
+  wheel_.Advance(5000 + TimerValues::WaitSlack(5000));
   EXPECT_EQ(user_.terminated, 1);
   EXPECT_EQ(table.active(), 0u);
+}
+
+TEST_F(TransactionTableTest, WaitTimersFireWithinTheirSlackNeverEarly) {
+  // Timer L (RFC 6026) = 64*T1 = 32 s: never before, at most 1/16 after.
+  TransactionTable table(options_, &sender_, &wheel_, &user_, nullptr);
+  wheel_.Advance(123);  // an arbitrary phase of the wheel
+  Transaction* txn = table.Create(Parse(Request("INVITE", "z9hG4bKa")), {});
+  ASSERT_NE(txn, nullptr);
+  txn->server().SendResponse("SIP/2.0 200 OK\r\n\r\n", 200);
+  EXPECT_EQ(txn->server().state(), ServerState::kAccepted);
+  wheel_.Advance(123 + 32000 - 1);
+  EXPECT_EQ(txn->server().state(), ServerState::kAccepted);
+  wheel_.Advance(123 + 32000 + TimerValues::WaitSlack(32000));
+  EXPECT_EQ(user_.terminated, 1);
+  EXPECT_EQ(table.active(), 0u);
+}
+
+TEST_F(TransactionTableTest, BranchesComeFromAPoolAndAreRecycled) {
+  // Branches live outside the cell; a freed transaction returns them Idle.
+  TransactionTable table(options_, &sender_, &wheel_, &user_, nullptr);
+  Transaction* txn = table.Create(Parse(Request("OPTIONS", "z9hG4bKa")), {});
+  ASSERT_NE(txn, nullptr);
+  for (size_t i = 0; i < Transaction::kMaxBranches; ++i) {
+    ASSERT_EQ(txn->AddBranch(), static_cast<int>(i));
+    EXPECT_EQ(txn->branch(i).index(), i);
+    EXPECT_EQ(txn->branch(i).state(), ClientState::kIdle);
+  }
+  EXPECT_EQ(txn->AddBranch(), -1);
+  const size_t allocations = table.heap_allocations();
+  txn->server().SendResponse("SIP/2.0 200 OK\r\n\r\n", 200);
+  wheel_.Advance(64 * 500 + TimerValues::WaitSlack(64 * 500));  // Timer J
+  ASSERT_EQ(table.active(), 0u);
+  // The same slot and branches again: nothing new from the heap.
+  txn = table.Create(Parse(Request("OPTIONS", "z9hG4bKb")), {});
+  ASSERT_NE(txn, nullptr);
+  EXPECT_EQ(txn->branch_count(), 0u);
+  ASSERT_EQ(txn->AddBranch(), 0);
+  EXPECT_EQ(txn->branch(0).state(), ClientState::kIdle);
+  EXPECT_EQ(txn->branch(0).final_status(), 0);
+  EXPECT_EQ(table.heap_allocations(), allocations);
 }
 
 TEST_F(TransactionTableTest, InviteServerTimersGHAndAck) {
