@@ -82,7 +82,7 @@ constexpr std::array<HeaderId, 26> MakeCompactTable() {
 }
 constexpr std::array<HeaderId, 26> kCompact = MakeCompactTable();
 
-constexpr size_t kMaxNameLength = 19;
+constexpr size_t kMaxNameLength = internal::kMaxLongNameLength;
 constexpr size_t kBucketSlots = 2;
 
 // Long names bucketed by (length, lower-case first letter): a lookup compares
@@ -165,8 +165,7 @@ namespace internal {
 namespace {
 
 // Every long name followed by its ':' (folded as above), bucketed by
-// lower-case first letter in kLongNames order, which puts the frequent
-// names first.
+// (length, lower-case first letter) like kBuckets.
 constexpr HeaderPrefixTable MakePrefixTable() {
   HeaderPrefixTable t{};
   const auto folded = MakeFolded();
@@ -178,7 +177,7 @@ constexpr HeaderPrefixTable MakePrefixTable() {
     e.lower = folded[i].lower;
     e.mask = folded[i].mask;
     e.lower[name.size()] = ':';
-    auto& bucket = t.buckets[static_cast<size_t>(AsciiLower(name[0]) - 'a')];
+    auto& bucket = t.by_length[BucketOf(name.size(), name[0])];
     size_t slot = 0;
     while (bucket[slot] != 0) ++slot;  // past the bucket: not a constant expression
     bucket[slot] = static_cast<uint8_t>(i + 1);

@@ -66,7 +66,7 @@ void AppendTopVia(const Message& request, size_t field_index, const ResponseOpti
   }
   Splice splices[2];
   const int n =
-      internal::PlanViaSourceParams(via, request.data.data(), options.source_ip, port, splices);
+      internal::PlanViaSourceParams(via, request.data, options.source_ip, port, splices);
   AppendSplicedLine(request, field.line, splices, n, b);
 }
 

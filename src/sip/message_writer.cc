@@ -33,6 +33,33 @@ struct SizeSink {
   void Source(const char*, size_t n) { size += n; }
 };
 
+// Copies n <= 16 bytes without a call: most pieces of a rewrite ("Via: ",
+// "\r\n", a port, a short value) are this small, and a library call per
+// piece costs more than the copy.
+inline void CopySmall(char* dst, const char* src, size_t n) {
+  if (n >= 8) {
+    uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n > 0) {
+    // 1 to 3 bytes: first, middle and last cover them all.
+    const char first = src[0];
+    const char middle = src[n / 2];
+    const char last = src[n - 1];
+    dst[0] = first;
+    dst[n / 2] = middle;
+    dst[n - 1] = last;
+  }
+}
+
 struct CopySink {
   char* next;
   char* end;
@@ -43,8 +70,11 @@ struct CopySink {
       end = next;
       return;
     }
-    if (n == 0) return;
-    std::memcpy(next, p, n);
+    if (n <= 16) {
+      CopySmall(next, p, n);
+    } else {
+      std::memcpy(next, p, n);
+    }
     next += n;
   }
 };
@@ -109,26 +139,19 @@ bool ViaValue::Format(std::string_view transport, std::string_view host, uint16_
   return !out.overflow();
 }
 
-struct MessageWriter::Plan {
-  // Derived splices: a line ending, the empty line, Content-Length fixes.
-  static constexpr size_t kMaxDerived = 8;
-  std::array<Edit, kMaxDerived> derived;
-  size_t derived_count = 0;
-  std::array<const Edit*, kMaxEdits + kMaxDerived> order;
-  size_t count = 0;
-
-  Edit* Derive(uint32_t offset, uint32_t remove, uint8_t rank) {
-    if (derived_count == kMaxDerived) return nullptr;
-    Edit* e = &derived[derived_count++];
-    e->offset = offset;
-    e->remove = remove;
-    e->rank = rank;
-    e->piece_count = 0;
-    return e;
-  }
-};
+// Derived splices: a line ending, the empty line, Content-Length fixes.
+MessageWriter::Edit* MessageWriter::Plan::Derive(uint32_t offset, uint32_t remove, uint8_t rank) {
+  if (derived_count == kMaxDerived) return nullptr;
+  Edit* e = &derived[derived_count++];
+  e->offset = offset;
+  e->remove = remove;
+  e->rank = rank;
+  e->piece_count = 0;
+  return e;
+}
 
 void MessageWriter::Reset(const Message& msg) {
+  EditsChanged();
   msg_ = &msg;
   begin_ = msg.start_line.data() != nullptr ? Offset(msg.start_line) : 0;
   edit_count_ = 0;
@@ -144,11 +167,13 @@ void MessageWriter::Reset(const Message& msg) {
 }
 
 WriteError MessageWriter::Fail(WriteError error) {
+  EditsChanged();
   if (error_ == WriteError::kNone) error_ = error;
   return error;
 }
 
 MessageWriter::Edit* MessageWriter::NewEdit(uint32_t offset, uint32_t remove, uint8_t rank) {
+  EditsChanged();
   if (edit_count_ == kMaxEdits) {
     Fail(WriteError::kTooManyEdits);
     return nullptr;
@@ -163,6 +188,7 @@ MessageWriter::Edit* MessageWriter::NewEdit(uint32_t offset, uint32_t remove, ui
 
 MessageWriter::Edit* MessageWriter::SetEdit(uint8_t* slot, uint32_t offset, uint32_t remove,
                                             uint8_t rank) {
+  EditsChanged();
   if (*slot != kNoEdit) {
     Edit* e = &edits_[*slot];
     e->offset = offset;
@@ -328,7 +354,7 @@ WriteError MessageWriter::AddViaParamsToTop(std::string_view source_ip, uint16_t
                                    internal::FormatDecimal(source_port, rport_digits_.data()));
   }
   internal::Splice splices[2];
-  const int n = internal::PlanViaSourceParams(msg_->top_via, msg_->data.data(), source_ip,
+  const int n = internal::PlanViaSourceParams(msg_->top_via, msg_->data, source_ip,
                                               port_digits, splices);
   for (int k = 0; k < 2; ++k) {
     uint8_t* slot = &via_param_edits_[static_cast<size_t>(k)];
@@ -347,6 +373,7 @@ WriteError MessageWriter::AddViaParamsToTop(std::string_view source_ip, uint16_t
 }
 
 WriteError MessageWriter::SetBody(std::string_view body) {
+  EditsChanged();
   const Message& msg = *msg_;
   const uint32_t body_offset =
       msg.body.data() != nullptr ? Offset(msg.body) : static_cast<uint32_t>(msg.data.size());
@@ -460,30 +487,34 @@ void MessageWriter::Emit(const Plan& plan, Sink* sink) const {
   sink->Source(src + pos, msg_->data.size() - pos);
 }
 
+const MessageWriter::Plan& MessageWriter::CurrentPlan() const {
+  if (!plan_valid_) {
+    plan_.derived_count = 0;
+    plan_.count = 0;
+    MakePlan(&plan_);
+    plan_valid_ = true;
+  }
+  return plan_;
+}
+
 size_t MessageWriter::SerializedSize() const {
-  Plan plan;
-  MakePlan(&plan);
   SizeSink sink;
-  Emit(plan, &sink);
+  Emit(CurrentPlan(), &sink);
   return sink.size;
 }
 
 WriteResult MessageWriter::Serialize(std::span<char> out) const {
   if (error_ != WriteError::kNone) return {0, error_};
-  Plan plan;
-  MakePlan(&plan);
   CopySink sink{out.data(), out.data() + out.size()};
-  Emit(plan, &sink);
+  Emit(CurrentPlan(), &sink);
   if (sink.overflow) return {0, WriteError::kBufferTooSmall};
   return {static_cast<size_t>(sink.next - out.data()), WriteError::kNone};
 }
 
 size_t MessageWriter::ToIovec(std::span<iovec> out) const {
   if (error_ != WriteError::kNone) return 0;
-  Plan plan;
-  MakePlan(&plan);
   IovecSink sink{out.data(), out.data() + out.size()};
-  Emit(plan, &sink);
+  Emit(CurrentPlan(), &sink);
   return sink.overflow ? 0 : static_cast<size_t>(sink.next - out.data());
 }
 

@@ -1,12 +1,13 @@
 #include "sipshard/sip/name_addr.h"
 
+#include "sipshard/sip/internal/scan.h"
 #include "sipshard/sip/method.h"
 #include "sipshard/sip/text.h"
 
 namespace sipshard::sip {
 namespace {
 
-bool ParseHeaderParams(std::string_view params, NameAddr* out) {
+bool ParseHeaderParams(std::string_view params, size_t readable, NameAddr* out) {
   out->params = params;
   if (params.empty()) return true;
   if (params.front() != ';') return false;
@@ -17,7 +18,10 @@ bool ParseHeaderParams(std::string_view params, NameAddr* out) {
   if (!internal::force_general_paths && params.substr(0, kTag.size()) == kTag &&
       (params.size() == kTag.size() || params[kTag.size()] != '"')) {
     const std::string_view value = params.substr(kTag.size());
-    if (internal::FindClass(value, internal::kClassSemi | internal::kClassLws) == value.size()) {
+    // No ';' and no white space (nor, to scan in blocks, any other control
+    // character) in the rest: the tag is all there is.
+    if (internal::FindCtlOr<';'>(value.data(), value.size(), readable - kTag.size()) ==
+        value.size()) {
       out->tag = value;
       return true;
     }
@@ -30,16 +34,53 @@ bool ParseHeaderParams(std::string_view params, NameAddr* out) {
   return it.ok();
 }
 
-}  // namespace
+// ParseNameAddr for the usual spellings `<uri>;params` and
+// `"Display Name" <uri>;params`: the URI is found and checked in one block
+// scan where the general code searches for '>' and then scans the URI.
+// Returns false, leaving *out to the general code, for anything else (and
+// for every element the general code refuses); a true return fills *out
+// exactly as the general code does.
+bool ParseNameAddrFast(std::string_view s, size_t readable, NameAddr* out) {
+  const size_t n = s.size();
+  // Not trimmed, or too short for "<x>": the general code.
+  if (n < 3 || IsLws(s.front()) || IsLws(s.back())) return false;
+  size_t i = 0;
+  if (s.front() == '"') {
+    i = SkipQuotedString(s, 0);
+    if (i == std::string_view::npos) return false;
+    const size_t quoted = i;
+    while (i < n && IsLws(s[i])) ++i;
+    if (i >= n || s[i] != '<') return false;
+    out->display_name = s.substr(0, quoted);
+  } else if (s.front() == '<') {
+    out->display_name = s.substr(0, 0);  // the general code's TrimLws of nothing
+  } else {
+    return false;
+  }
+  // s[i] == '<'. The URI runs to the first '>' and holds no white space,
+  // '<' or '"'; it stops at any control character too, to scan in blocks.
+  const size_t close =
+      i + 1 + internal::FindCtlOr<'>', '<', '"'>(s.data() + i + 1, n - i - 1, readable - i - 1);
+  if (close == n || s[close] != '>' || close == i + 1) return false;
+  out->uri = s.substr(i + 1, close - i - 1);
+  out->has_angle_brackets = true;
+  out->tag = {};
+  out->is_wildcard = false;
+  out->raw = s;
+  const std::string_view params = TrimLeadingLws(s.substr(close + 1));
+  return ParseHeaderParams(params, readable - static_cast<size_t>(params.data() - s.data()), out);
+}
 
-bool ParseNameAddr(std::string_view element, NameAddr* out) {
+// The general code: every spelling §20.10 and §25.1 allow.
+bool ParseNameAddrGeneral(std::string_view element, NameAddr* out) {
   *out = NameAddr();
   std::string_view s = TrimLws(element);
   out->raw = s;
   if (s.empty()) return false;
   if (s.front() == '*') {
     out->is_wildcard = true;
-    return ParseHeaderParams(TrimLeadingLws(s.substr(1)), out);
+    const std::string_view params = TrimLeadingLws(s.substr(1));
+    return ParseHeaderParams(params, params.size(), out);
   }
 
   size_t i = 0;
@@ -69,8 +110,9 @@ bool ParseNameAddr(std::string_view element, NameAddr* out) {
                                   kClassQuestion) != out->uri.size()) {
         return false;
       }
-      return ParseHeaderParams(semi == std::string_view::npos ? std::string_view() : s.substr(semi),
-                               out);
+      const std::string_view params =
+          semi == std::string_view::npos ? std::string_view() : s.substr(semi);
+      return ParseHeaderParams(params, params.size(), out);
     }
   }
   // s[i] == '<'
@@ -82,7 +124,24 @@ bool ParseNameAddr(std::string_view element, NameAddr* out) {
   if (out->uri.empty()) return false;
   using namespace internal;  // NOLINT: the character classes
   if (FindClass(out->uri, kClassLws | kClassLAngle | kClassQuote) != out->uri.size()) return false;
-  return ParseHeaderParams(TrimLeadingLws(s.substr(close + 1)), out);
+  const std::string_view params = TrimLeadingLws(s.substr(close + 1));
+  return ParseHeaderParams(params, params.size(), out);
+}
+
+}  // namespace
+
+namespace internal {
+bool ParseNameAddrIn(std::string_view element, size_t readable, NameAddr* out) {
+  if (!force_general_paths && ParseNameAddrFast(element, readable, out)) return true;
+  return ParseNameAddrGeneral(element, out);
+}
+}  // namespace internal
+
+bool ParseNameAddr(std::string_view element, NameAddr* out) {
+  if (!internal::force_general_paths && ParseNameAddrFast(element, element.size(), out)) {
+    return true;
+  }
+  return ParseNameAddrGeneral(element, out);
 }
 
 }  // namespace sipshard::sip

@@ -1,7 +1,9 @@
 #include "sipshard/sip/parser.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "sipshard/sip/internal/scan.h"
 #include "sipshard/sip/text.h"
 
 namespace sipshard::sip {
@@ -15,9 +17,26 @@ size_t FindLf(std::string_view s, size_t from) {
   return p == nullptr ? npos : static_cast<size_t>(static_cast<const char*>(p) - s.data());
 }
 
-// True if `s` holds a byte ≤ 0x20 or 0x7f. Eight bytes at a time: Call-IDs
-// are long and checked on every message.
-bool HasCtlOrSpace(std::string_view s) {
+// TrimLws(line.substr(colon + 1)) for the usual spelling "Name: value\r\n":
+// one SP after the colon, CRLF at the end and no other white space at
+// either end of the value. Anything else takes TrimLws.
+inline std::string_view FieldValue(std::string_view line, size_t colon) {
+  const size_t n = line.size();
+  const char* const p = line.data();
+  if (n >= colon + 5 && p[colon + 1] == ' ' && !IsLws(p[colon + 2]) && p[n - 1] == '\n' &&
+      p[n - 2] == '\r' && !IsLws(p[n - 3])) {
+    return std::string_view(p + colon + 2, n - 4 - colon);
+  }
+  return TrimLws(line.substr(colon + 1));
+}
+
+// True if `s` holds a byte ≤ 0x20 or 0x7f: 16 bytes at a time (Call-IDs
+// are long and checked on every message; `readable` bytes may be read from
+// s.data()); the general path keeps the 8-byte loop below.
+bool HasCtlOrSpace(std::string_view s, size_t readable) {
+  if (!internal::force_general_paths) {
+    return internal::FindCtlOr<'\x7f'>(s.data(), s.size(), readable) != s.size();
+  }
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHighs = 0x8080808080808080ULL;
   size_t i = 0;
@@ -37,10 +56,18 @@ bool HasCtlOrSpace(std::string_view s) {
   return false;
 }
 
+// The bytes that may be read from view.data(): the rest of the message
+// (which holds every view the parser makes), at least view.size().
+size_t Readable(const Message& msg, std::string_view view) {
+  return static_cast<size_t>(msg.data.data() + msg.data.size() - view.data());
+}
+
 enum class VersionCheck { kOk, kUnsupported, kInvalid };
 
 // SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, "SIP" case-insensitive.
 VersionCheck CheckVersion(std::string_view v) {
+  // Nearly always exactly this, which the checks below accept as 2.0.
+  if (!internal::force_general_paths && v == "SIP/2.0") return VersionCheck::kOk;
   if (v.size() < 7 || !EqualsIgnoreCase(v.substr(0, 4), "SIP/")) return VersionCheck::kInvalid;
   std::string_view number = v.substr(4);
   const size_t dot = number.find('.');
@@ -105,7 +132,7 @@ ParseError ParseRequestLine(std::string_view line, const ParseLimits& limits, Me
   // Exactly one SP separates the elements (§7.1): extra spaces end up
   // inside the URI, which can never hold unescaped white space.
   Uri* const uri = &msg->request_uri;
-  if (!internal::ParseUriInto(msg->request_uri_text, uri)) {
+  if (!internal::ParseUriIn(msg->request_uri_text, Readable(*msg, msg->request_uri_text), uri)) {
     *uri = Uri();  // as if never parsed
     return ParseError::kBadRequestUri;
   }
@@ -127,18 +154,22 @@ ParseError ParseKeyHeaders(Message* msg) {
 
   if (const HeaderField* via = msg->Find(HeaderId::kVia)) {
     msg->top_via_field = msg->first_index[static_cast<size_t>(HeaderId::kVia)];
-    // Most Via lines hold one element: without a comma there is nothing to split.
+    // Most Via lines hold one element of the usual shape, parsed in one pass
+    // that also rules out a comma. Otherwise: without a comma there is
+    // still nothing to split.
     std::string_view top = via->value;
-    bool found = !top.empty();
-    if (top.find(',') != std::string_view::npos) {
-      ListSplitter elements(via->value);
-      found = elements.Next(&top);
-    }
-    if (!found) {
-      msg->top_via = Via();
-      note(ParseError::kBadVia);
-    } else if (!ParseVia(top, &msg->top_via)) {
-      note(ParseError::kBadVia);
+    if (!internal::ParseViaFastPath(top, Readable(*msg, top), &msg->top_via)) {
+      bool found = !top.empty();
+      if (top.find(',') != std::string_view::npos) {
+        ListSplitter elements(via->value);
+        found = elements.Next(&top);
+      }
+      if (!found) {
+        msg->top_via = Via();
+        note(ParseError::kBadVia);
+      } else if (!ParseVia(top, &msg->top_via)) {
+        note(ParseError::kBadVia);
+      }
     }
   } else {
     msg->top_via = Via();
@@ -146,7 +177,8 @@ ParseError ParseKeyHeaders(Message* msg) {
   }
 
   if (const HeaderField* from = msg->Find(HeaderId::kFrom)) {
-    if (!ParseNameAddr(from->value, &msg->from) || msg->from.is_wildcard) {
+    if (!internal::ParseNameAddrIn(from->value, Readable(*msg, from->value), &msg->from) ||
+        msg->from.is_wildcard) {
       note(ParseError::kBadFrom);
     }
   } else {
@@ -154,7 +186,10 @@ ParseError ParseKeyHeaders(Message* msg) {
     note(ParseError::kMissingFrom);
   }
   if (const HeaderField* to = msg->Find(HeaderId::kTo)) {
-    if (!ParseNameAddr(to->value, &msg->to) || msg->to.is_wildcard) note(ParseError::kBadTo);
+    if (!internal::ParseNameAddrIn(to->value, Readable(*msg, to->value), &msg->to) ||
+        msg->to.is_wildcard) {
+      note(ParseError::kBadTo);
+    }
   } else {
     msg->to = NameAddr();
     note(ParseError::kMissingTo);
@@ -163,7 +198,9 @@ ParseError ParseKeyHeaders(Message* msg) {
   if (const HeaderField* call_id = msg->Find(HeaderId::kCallId)) {
     msg->call_id = call_id->value;
     // callid = word [ "@" word ]: no white space or control characters.
-    if (msg->call_id.empty() || HasCtlOrSpace(msg->call_id)) note(ParseError::kBadCallId);
+    if (msg->call_id.empty() || HasCtlOrSpace(msg->call_id, Readable(*msg, msg->call_id))) {
+      note(ParseError::kBadCallId);
+    }
   } else {
     note(ParseError::kMissingCallId);
   }
@@ -218,6 +255,172 @@ void ClearForParse(Message* msg) {
   msg->content_length = -1;
 }
 
+void Note(ParseError* error, ParseError e) {
+  if (*error == ParseError::kNone) *error = e;
+}
+
+// Splits the header lines that start at `pos` into msg->header_fields,
+// up to the empty line; sets headers_end, the index arrays and
+// header_count, notes errors in *error and returns where the body starts.
+// The general path: memchr per line and a byte scan of each name.
+size_t ParseHeaderLines(std::string_view bytes, size_t pos, const ParseLimits& limits,
+                        size_t max_headers, Message* msg, ParseError* error) {
+  size_t body_start = bytes.size();
+  msg->headers_end = bytes.size();
+  while (pos < bytes.size()) {
+    if (bytes[pos] == '\n' || (bytes[pos] == '\r' && pos + 1 < bytes.size() && bytes[pos + 1] == '\n')) {
+      msg->headers_end = pos;
+      body_start = pos + (bytes[pos] == '\r' ? 2 : 1);
+      break;
+    }
+    const size_t line_start = pos;
+    size_t lf = FindLf(bytes, pos);
+    // A line starting with SP or HT continues the previous one (§7.3.1).
+    while (lf != npos && lf + 1 < bytes.size() && (bytes[lf + 1] == ' ' || bytes[lf + 1] == '\t')) {
+      lf = FindLf(bytes, lf + 1);
+    }
+    pos = lf == npos ? bytes.size() : lf + 1;
+    std::string_view line = bytes.substr(line_start, pos - line_start);
+    if (msg->header_count >= max_headers) {
+      Note(error, ParseError::kTooManyHeaders);
+      continue;
+    }
+    if (line.size() > limits.max_header_line) {
+      Note(error, ParseError::kHeaderLineTooLong);
+      continue;
+    }
+    // header-name = token; HCOLON = *( SP / HTAB ) ":" SWS. One forward scan.
+    size_t name_end = 0;
+    while (name_end < line.size() && IsTokenChar(line[name_end])) ++name_end;
+    size_t colon = name_end;
+    while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
+    if (name_end == 0 || colon == line.size() || line[colon] != ':') {
+      Note(error, ParseError::kBadHeaderLine);
+      continue;
+    }
+    const HeaderId id = LookupHeaderId(line.substr(0, name_end));
+    HeaderField& field = msg->header_fields[msg->header_count];
+    field.id = id;
+    field.name = line.substr(0, name_end);
+    field.value = TrimLws(line.substr(colon + 1));
+    field.line = line;
+    const size_t index = static_cast<size_t>(id);
+    if (msg->first_index[index] == Message::kNoHeader) {
+      msg->first_index[index] = static_cast<uint8_t>(msg->header_count);
+    }
+    if (msg->counts[index] < 0xff) ++msg->counts[index];
+    ++msg->header_count;
+  }
+  return body_start;
+}
+
+// ParseHeaderLines with the same results, faster for the usual message:
+// - one look at the first 64 bytes of a line finds its end and the first
+//   ':' together (most lines are shorter), instead of a memchr call and a
+//   byte scan;
+// - a name followed directly by ':' is looked up by its length and first
+//   letter ("Known-Name:" in any case), settling name, colon and id at
+//   once; anything else (compact forms, unknown names, space before the
+//   colon) takes the general scan;
+// - the value of "Name: value\r\n" is cut without trimming loops;
+// - it works on locals and writes header_count back once: stores to the
+//   uint8_t index arrays may alias anything, so fields of *msg would be
+//   reloaded after each of them.
+size_t ParseHeaderLinesFast(std::string_view bytes, size_t pos, const ParseLimits& limits,
+                            size_t max_headers, Message* msg, ParseError* error) {
+  const char* const data = bytes.data();
+  const size_t size = bytes.size();
+  const size_t max_line = limits.max_header_line;
+  HeaderField* const fields = msg->header_fields.data();
+  uint8_t* const first_index = msg->first_index.data();
+  uint8_t* const counts = msg->counts.data();
+  size_t count = 0;
+  size_t body_start = size;
+  size_t headers_end = size;
+  constexpr size_t kNoColon = internal::kMaxLongNameLength + 1;
+  while (pos < size) {
+    const char c0 = data[pos];
+    if (c0 == '\n' || (c0 == '\r' && pos + 1 < size && data[pos + 1] == '\n')) {
+      headers_end = pos;
+      body_start = pos + (c0 == '\r' ? 2 : 1);
+      break;
+    }
+    const size_t line_start = pos;
+    const char* const line_data = data + pos;
+    // lf: the first '\n' at or after pos (npos if none); colon: the offset
+    // in the line of its first ':', or kNoColon when that is past where a
+    // known name can end.
+    size_t lf;
+    size_t colon;
+    if (size >= internal::kLineWindow) {
+      internal::LineWindow w;
+      const size_t left = size - pos;
+      if (left >= internal::kLineWindow) {
+        w = internal::ScanLineWindow<32>(line_data);
+      } else {
+        // Near the end: the last 64 bytes of the message, shifted so that
+        // bit 0 is pos (nothing past the end is looked at).
+        w = internal::ScanLineWindow<64>(data + size - internal::kLineWindow);
+        w.lf >>= internal::kLineWindow - left;
+        w.colon >>= internal::kLineWindow - left;
+      }
+      colon = w.colon != 0 ? std::min(static_cast<size_t>(__builtin_ctzll(w.colon)), kNoColon)
+                           : kNoColon;
+      if (w.lf != 0) {
+        lf = pos + static_cast<size_t>(__builtin_ctzll(w.lf));
+      } else {
+        lf = left > internal::kLineWindow ? FindLf(bytes, pos + internal::kLineWindow) : npos;
+      }
+    } else {
+      lf = FindLf(bytes, pos);
+      const size_t limit = std::min(size - pos, kNoColon);
+      colon = 0;
+      while (colon < limit && line_data[colon] != ':') ++colon;
+      if (colon == limit) colon = kNoColon;
+    }
+    // A line starting with SP or HT continues the previous one (§7.3.1).
+    while (lf != npos && lf + 1 < size && (data[lf + 1] == ' ' || data[lf + 1] == '\t')) {
+      lf = FindLf(bytes, lf + 1);
+    }
+    pos = lf == npos ? size : lf + 1;
+    const std::string_view line(line_data, pos - line_start);
+    if (count >= max_headers) {
+      Note(error, ParseError::kTooManyHeaders);
+      continue;
+    }
+    if (line.size() > max_line) {
+      Note(error, ParseError::kHeaderLineTooLong);
+      continue;
+    }
+    HeaderId id = HeaderId::kOther;
+    size_t name_end =
+        colon < line.size() ? internal::MatchKnownHeaderNameAt(line_data, colon, &id) : 0;
+    if (name_end == 0) {
+      // The general scan, as in ParseHeaderLines.
+      while (name_end < line.size() && IsTokenChar(line[name_end])) ++name_end;
+      colon = name_end;
+      while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
+      if (name_end == 0 || colon == line.size() || line[colon] != ':') {
+        Note(error, ParseError::kBadHeaderLine);
+        continue;
+      }
+      id = LookupHeaderId(line.substr(0, name_end));
+    }
+    HeaderField& field = fields[count];
+    field.id = id;
+    field.name = std::string_view(line_data, name_end);
+    field.value = FieldValue(line, colon);
+    field.line = line;
+    const size_t index = static_cast<size_t>(id);
+    if (first_index[index] == Message::kNoHeader) first_index[index] = static_cast<uint8_t>(count);
+    if (counts[index] < 0xff) ++counts[index];
+    ++count;
+  }
+  msg->header_count = static_cast<uint16_t>(count);
+  msg->headers_end = headers_end;
+  return body_start;
+}
+
 void ResetKeyFields(Message* msg) {
   msg->top_via = Via();
   msg->from = NameAddr();
@@ -268,7 +471,16 @@ ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Messa
     if (error == ParseError::kNone) error = e;
   };
 
-  const size_t first_lf = FindLf(bytes, pos);
+  // The start line's end: the fast path looks at 64 bytes at once, as for
+  // the header lines below.
+  size_t first_lf;
+  if (!internal::force_general_paths && bytes.size() - pos >= internal::kLineWindow) {
+    const uint64_t lf = internal::ScanLineWindow<32>(bytes.data() + pos).lf;
+    first_lf = lf != 0 ? pos + static_cast<size_t>(__builtin_ctzll(lf))
+                       : FindLf(bytes, pos + internal::kLineWindow);
+  } else {
+    first_lf = FindLf(bytes, pos);
+  }
   size_t line_end = first_lf == npos ? bytes.size() : first_lf;
   std::string_view start_line = bytes.substr(pos, line_end - pos);
   if (!start_line.empty() && start_line.back() == '\r') start_line.remove_suffix(1);
@@ -288,60 +500,10 @@ ParseError ParseMessage(std::string_view bytes, const ParseLimits& limits, Messa
   const size_t max_headers = limits.max_headers < kMaxIndexable ? limits.max_headers
                                                                  : kMaxIndexable;
   pos = first_lf == npos ? bytes.size() : first_lf + 1;
-  size_t body_start = bytes.size();
-  msg->headers_end = bytes.size();
-  while (pos < bytes.size()) {
-    if (bytes[pos] == '\n' || (bytes[pos] == '\r' && pos + 1 < bytes.size() && bytes[pos + 1] == '\n')) {
-      msg->headers_end = pos;
-      body_start = pos + (bytes[pos] == '\r' ? 2 : 1);
-      break;
-    }
-    const size_t line_start = pos;
-    size_t lf = FindLf(bytes, pos);
-    // A line starting with SP or HT continues the previous one (§7.3.1).
-    while (lf != npos && lf + 1 < bytes.size() && (bytes[lf + 1] == ' ' || bytes[lf + 1] == '\t')) {
-      lf = FindLf(bytes, lf + 1);
-    }
-    pos = lf == npos ? bytes.size() : lf + 1;
-    std::string_view line = bytes.substr(line_start, pos - line_start);
-    if (msg->header_count >= max_headers) {
-      note(ParseError::kTooManyHeaders);
-      continue;
-    }
-    if (line.size() > limits.max_header_line) {
-      note(ParseError::kHeaderLineTooLong);
-      continue;
-    }
-    // Most lines start "Known-Name:"; one table lookup and a couple of word
-    // compares settle name, colon and id at once. Anything else (compact
-    // forms, unknown names, space before the colon) takes the general scan.
-    HeaderId id = HeaderId::kOther;
-    size_t name_end =
-        internal::force_general_paths ? 0 : internal::MatchKnownHeaderName(line, &id);
-    size_t colon = name_end;
-    if (name_end == 0) {
-      // header-name = token; HCOLON = *( SP / HTAB ) ":" SWS. One forward scan.
-      while (name_end < line.size() && IsTokenChar(line[name_end])) ++name_end;
-      colon = name_end;
-      while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) ++colon;
-      if (name_end == 0 || colon == line.size() || line[colon] != ':') {
-        note(ParseError::kBadHeaderLine);
-        continue;
-      }
-      id = LookupHeaderId(line.substr(0, name_end));
-    }
-    HeaderField& field = msg->header_fields[msg->header_count];
-    field.id = id;
-    field.name = line.substr(0, name_end);
-    field.value = TrimLws(line.substr(colon + 1));
-    field.line = line;
-    const size_t index = static_cast<size_t>(id);
-    if (msg->first_index[index] == Message::kNoHeader) {
-      msg->first_index[index] = static_cast<uint8_t>(msg->header_count);
-    }
-    if (msg->counts[index] < 0xff) ++msg->counts[index];
-    ++msg->header_count;
-  }
+  const size_t body_start =
+      internal::force_general_paths
+          ? ParseHeaderLines(bytes, pos, limits, max_headers, msg, &error)
+          : ParseHeaderLinesFast(bytes, pos, limits, max_headers, msg, &error);
 
   // Framing (§18.3): Content-Length bounds the body; on a datagram a missing
   // Content-Length means "the rest of the datagram".

@@ -1,5 +1,8 @@
 #include "sipshard/sip/uri.h"
 
+#include <cstring>
+
+#include "sipshard/sip/internal/scan.h"
 #include "sipshard/sip/text.h"
 
 namespace sipshard::sip {
@@ -157,9 +160,120 @@ std::string_view Uri::Param(std::string_view name) const {
   return FindParam(params, name, &value) ? value : std::string_view();
 }
 
+namespace {
+
+// ParseUriInto for the usual sip:/sips: URI: sip:[user[:password]@]host
+// [:port][;params], with a hostname or IPv4 host, parameters of at most 64
+// bytes and without '%', '?' or quoted parameter values. A few block scans
+// where the general code runs byte loops and searches the text several
+// times. Returns false for anything else, valid or not; a true return
+// fills *out exactly as the general code does. `readable` >= text.size()
+// bytes may be read from text.data().
+bool ParseSipUriFast(std::string_view text, size_t readable, Uri* out) {
+  using internal::FindAny;
+  using internal::FindCtlOr;
+  const char* const begin = text.data();
+  const size_t n = text.size();
+  if (n < 5) return false;
+  // "sip:" or "sips:" in any case: (c | 0x20) folds exactly the letters.
+  uint32_t head;
+  std::memcpy(&head, begin, 4);
+  size_t colon;
+  UriScheme scheme;
+  if ((head | 0x00202020U) == ('s' | 'i' << 8 | 'p' << 16 | ':' << 24)) {
+    colon = 3;
+    scheme = UriScheme::kSip;
+  } else if ((head | 0x20202020U) == ('s' | 'i' << 8 | 'p' << 16 | 's' << 24) && begin[4] == ':') {
+    colon = 4;
+    scheme = UriScheme::kSips;
+  } else {
+    return false;
+  }
+  const char* const rest = begin + colon + 1;
+  const size_t rest_size = n - colon - 1;
+  const size_t rest_readable = readable - colon - 1;
+  // No white space, control character, escape or header part anywhere: the
+  // general code's first check, with '%' and '?' left to it.
+  if (rest_size == 0 || FindCtlOr<'\x7f', '%', '?'>(rest, rest_size, rest_readable) != rest_size) {
+    return false;
+  }
+
+  // userinfo ends at the first '@' (none can appear unescaped after it).
+  std::string_view user, password;
+  const char* host = rest;
+  const size_t at = FindAny<'@'>(rest, rest_size, rest_readable);
+  if (at != rest_size) {
+    const size_t pw = FindAny<':'>(rest, at, rest_readable);
+    if (pw == 0) return false;
+    user = std::string_view(rest, pw);
+    if (pw != at) password = std::string_view(rest + pw + 1, at - pw - 1);
+    host = rest + at + 1;
+  }
+  const char* const end = begin + n;
+  if (host == end || *host == '[') return false;
+  const char* p = host;
+  while (p < end && internal::HasClass(*p, internal::kClassHostChar | internal::kClassDot)) ++p;
+  const std::string_view host_view(host, static_cast<size_t>(p - host));
+  if (p < end && *p != ':' && *p != ';') return false;
+  if (!IsValidHost(host_view)) return false;
+  bool has_port = false;
+  uint64_t port = 0;
+  if (p < end && *p == ':') {
+    const char* const digits = ++p;
+    while (p < end && IsDigit(*p)) port = port * 10 + static_cast<uint64_t>(*p++ - '0');
+    // ParseDecimal's limits: 1 to 19 digits, at most 65535.
+    if (p == digits || p - digits > 19 || port > 65535) return false;
+    if (p < end && *p != ';') return false;
+    has_port = true;
+  }
+  // Parameters, as ParamIterator checks them here (the text holds no white
+  // space): every parameter has a name, and no value is quoted (a quoted
+  // value may hold ';': the general code reads it).
+  const std::string_view params(p, static_cast<size_t>(end - p));
+  if (!params.empty()) {
+    if (params.size() > internal::kMaxParamMasks) return false;
+    const internal::ParamMasks m = internal::ClassifyParams<'"'>(
+        params.data(), params.size(), readable - static_cast<size_t>(p - begin));
+    uint64_t semis = m.semi;  // bit 0 is set: params starts with ';'
+    while (semis != 0) {
+      const size_t name = static_cast<size_t>(__builtin_ctzll(semis)) + 1;
+      semis &= semis - 1;
+      const size_t param_end =
+          semis != 0 ? static_cast<size_t>(__builtin_ctzll(semis)) : params.size();
+      const uint64_t equals = m.equal & internal::BitRange(name, param_end);
+      const size_t name_end =
+          equals != 0 ? static_cast<size_t>(__builtin_ctzll(equals)) : param_end;
+      if (name_end == name) return false;  // an empty name
+      if (equals != 0 && (m.other & internal::BitRange(name_end + 1, name_end + 2)) != 0) {
+        return false;
+      }
+    }
+  }
+  out->scheme = scheme;
+  out->scheme_text = std::string_view(begin, colon);
+  out->user = user;
+  out->password = password;
+  out->host = host_view;
+  out->host_is_ipv6 = false;
+  out->has_port = has_port;
+  out->port = static_cast<uint16_t>(port);
+  out->params = params;
+  out->headers = {};
+  out->raw = text;
+  return true;
+}
+
+}  // namespace
+
 namespace internal {
 
+bool ParseUriIn(std::string_view text, size_t readable, Uri* out) {
+  if (!force_general_paths && ParseSipUriFast(text, readable, out)) return true;
+  return ParseUriInto(text, out);
+}
+
 bool ParseUriInto(std::string_view text, Uri* out) {
+  if (!force_general_paths && ParseSipUriFast(text, text.size(), out)) return true;
   // Filled in place: the Request-URI is parsed on every request, and a Uri
   // is too big to copy around cheaply.
   *out = Uri();

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "sipshard/sip/internal/scan.h"
+
 namespace sipshard::sip {
 
 enum class HeaderId : uint8_t {
@@ -85,8 +87,10 @@ struct HeaderPrefix {
   std::array<char, 24> lower{};
   std::array<char, 24> mask{};
 };
+inline constexpr size_t kMaxLongNameLength = 19;
 struct HeaderPrefixTable {
-  std::array<std::array<uint8_t, 8>, 26> buckets{};  // by first letter: entry index + 1, 0 ends
+  // By (name length, first letter): entry index + 1, 0 ends; at most two.
+  std::array<std::array<uint8_t, 2>, (kMaxLongNameLength + 1) * 26> by_length{};
   std::array<HeaderPrefix, 48> entries{};
 };
 extern const HeaderPrefixTable kHeaderPrefixes;
@@ -100,34 +104,40 @@ bool PrefixWordMatches(const char* p, const HeaderPrefix& e, size_t at) {
   return (a | m) == l;
 }
 
-// If `line` starts with a known long name immediately followed by ':', sets
-// *id and returns the name's length; otherwise returns 0. A match implies
-// the general scan (token name, optional SP/HT, ':', LookupHeaderId) finds
-// the same name and id. Inline: it runs once per header line.
-[[gnu::always_inline]] inline size_t MatchKnownHeaderName(std::string_view line, HeaderId* id) {
-  if (line.empty()) return 0;
+// True if the first n bytes of p (2 <= n <= 20) are entry e's name and ':'.
+[[gnu::always_inline]] inline bool PrefixMatches(const char* p, const HeaderPrefix& e, size_t n) {
+  if (n < 4) {
+    return PrefixWordMatches<uint16_t>(p, e, 0) && PrefixWordMatches<uint16_t>(p, e, n - 2);
+  }
+  if (n < 8) {
+    return PrefixWordMatches<uint32_t>(p, e, 0) && PrefixWordMatches<uint32_t>(p, e, n - 4);
+  }
+  if (n <= 16) {
+    return PrefixWordMatches<uint64_t>(p, e, 0) && PrefixWordMatches<uint64_t>(p, e, n - 8);
+  }
+  return PrefixWordMatches<uint64_t>(p, e, 0) && PrefixWordMatches<uint64_t>(p, e, 8) &&
+         PrefixWordMatches<uint64_t>(p, e, n - 8);
+}
+
+// If the line at `line` starts with a known long name (any case)
+// immediately followed by the ':' at offset `colon` (the first ':' of the
+// line), sets *id and returns the name's length; otherwise returns 0. A
+// match implies the general scan (token name, optional SP/HT, ':',
+// LookupHeaderId) finds the same name and id: known names hold no ':', so
+// a name that matches ends at the first one, and (length, first letter)
+// leaves one or two candidates. At least colon + 1 bytes must be readable.
+// Inline: it runs once per header line.
+[[gnu::always_inline]] inline size_t MatchKnownHeaderNameAt(const char* line, size_t colon,
+                                                            HeaderId* id) {
+  if (colon > kMaxLongNameLength) return 0;
   const size_t letter = static_cast<size_t>((line[0] | 0x20) - 'a');
   if (letter >= 26) return 0;
-  for (const uint8_t slot : kHeaderPrefixes.buckets[letter]) {
+  for (const uint8_t slot : kHeaderPrefixes.by_length[colon * 26 + letter]) {
     if (slot == 0) return 0;
     const HeaderPrefix& e = kHeaderPrefixes.entries[slot - 1];
-    const size_t n = e.length + size_t{1};  // with the ':'
-    if (line.size() < n) continue;
-    const char* p = line.data();
-    bool match;
-    if (n < 4) {
-      match = PrefixWordMatches<uint16_t>(p, e, 0) && PrefixWordMatches<uint16_t>(p, e, n - 2);
-    } else if (n < 8) {
-      match = PrefixWordMatches<uint32_t>(p, e, 0) && PrefixWordMatches<uint32_t>(p, e, n - 4);
-    } else if (n <= 16) {
-      match = PrefixWordMatches<uint64_t>(p, e, 0) && PrefixWordMatches<uint64_t>(p, e, n - 8);
-    } else {
-      match = PrefixWordMatches<uint64_t>(p, e, 0) && PrefixWordMatches<uint64_t>(p, e, 8) &&
-              PrefixWordMatches<uint64_t>(p, e, n - 8);
-    }
-    if (match) {
+    if (PrefixMatches(line, e, colon + 1)) {
       *id = e.id;
-      return e.length;
+      return colon;
     }
   }
   return 0;

@@ -11,8 +11,10 @@
 // Ownership: the writer borrows the Message (and through it the received
 // bytes) and every string_view passed to an edit; all of them must stay
 // alive and unchanged until the last Serialize()/ToIovec(). The writer owns
-// only its fixed edit array and a few digit buffers. Shard-local: one writer
-// per shard, Reset() for every message.
+// only its fixed edit array, a few digit buffers and the plan of its last
+// serialization (kept for the next one while the edits do not change, so
+// even its const methods must not run concurrently). Shard-local: one
+// writer per shard, Reset() for every message.
 //
 // Edits address the ORIGINAL message: PopTopVia() removes the Via that was
 // on top when the message arrived, never one added by PushVia(); positions
@@ -187,7 +189,15 @@ class MessageWriter {
   };
   // The edits of one serialization in output order, with the splices the
   // writer derives itself (Content-Length, a missing empty line).
-  struct Plan;
+  struct Plan {
+    static constexpr size_t kMaxDerived = 8;
+    std::array<Edit, kMaxDerived> derived;
+    size_t derived_count = 0;
+    std::array<const Edit*, kMaxEdits + kMaxDerived> order;
+    size_t count = 0;
+
+    Edit* Derive(uint32_t offset, uint32_t remove, uint8_t rank);
+  };
 
   static constexpr uint8_t kNoEdit = 0xff;
 
@@ -201,6 +211,11 @@ class MessageWriter {
     return static_cast<uint32_t>(view.data() - msg_->data.data());
   }
   void MakePlan(Plan* plan) const;
+  // The plan of the current edits: made on first use after a change and
+  // kept, since a caller typically asks SerializedSize() and then
+  // Serialize() (or serializes the same edits into several slots).
+  const Plan& CurrentPlan() const;
+  void EditsChanged() { plan_valid_ = false; }
   template <typename Sink>
   void Emit(const Plan& plan, Sink* sink) const;
 
@@ -221,6 +236,10 @@ class MessageWriter {
   std::array<char, internal::kMaxDecimalDigits> rport_digits_;
   std::array<char, internal::kMaxDecimalDigits> content_length_digits_;
   uint8_t content_length_digit_count_ = 0;
+  // CurrentPlan()'s cache. Const methods update it, so even they must not
+  // run concurrently on one writer (a writer is shard-local anyway).
+  mutable Plan plan_;
+  mutable bool plan_valid_ = false;
 };
 
 }  // namespace sipshard::sip

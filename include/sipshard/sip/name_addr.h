@@ -5,6 +5,7 @@
 // and dialog matching), the URI (routing) and the header parameters.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 namespace sipshard::sip {
@@ -23,5 +24,11 @@ struct NameAddr {
 // URI ends at the first ';' and what follows are header parameters, as
 // §20.10 requires. Returns false on a syntax error.
 bool ParseNameAddr(std::string_view element, NameAddr* out);
+
+namespace internal {
+// ParseNameAddr for the parser, which knows that `readable` >=
+// element.size() bytes may be read from element.data(): same results.
+bool ParseNameAddrIn(std::string_view element, size_t readable, NameAddr* out);
+}  // namespace internal
 
 }  // namespace sipshard::sip

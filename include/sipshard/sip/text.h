@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -33,6 +34,7 @@ inline constexpr uint16_t kClassHostChar = 1 << 10;  // ALPHA DIGIT '-' (hostnam
 inline constexpr uint16_t kClassColon = 1 << 11;     // ':'
 inline constexpr uint16_t kClassLParen = 1 << 12;    // '('
 inline constexpr uint16_t kClassBackslash = 1 << 13;  // '\\'
+inline constexpr uint16_t kClassDot = 1 << 14;        // '.'
 constexpr std::array<uint16_t, 256> MakeCharClasses() {
   std::array<uint16_t, 256> t{};
   for (int c = 0; c <= 0x20; ++c) t[c] |= kClassCtl;
@@ -56,6 +58,7 @@ constexpr std::array<uint16_t, 256> MakeCharClasses() {
   t[':'] |= kClassColon;
   t['('] |= kClassLParen;
   t['\\'] |= kClassBackslash;
+  t['.'] |= kClassDot;
   return t;
 }
 inline constexpr std::array<uint16_t, 256> kCharClasses = MakeCharClasses();
@@ -85,6 +88,33 @@ inline bool force_general_paths = false;
 constexpr bool IsLws(char c) { return internal::HasClass(c, internal::kClassLws); }
 
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// True if `s` is `lower` in any case, where `lower` is a lower-case word of
+// at most 8 ASCII letters: EqualsIgnoreCase(s, lower) in two word
+// compares. Exact because for a lower-case letter t, (c | 0x20) == t holds
+// only for c == t and c == t - 0x20, its upper-case form.
+template <size_t N>
+inline bool EqualsLowerLetters(std::string_view s, const char (&lower)[N]) {
+  constexpr size_t n = N - 1;
+  static_assert(n >= 1 && n <= 8);
+  if (s.size() != n) return false;
+  // Two loads that may overlap cover the word: no byte loop, no stack copy.
+  auto folded_equal = [&](auto zero, size_t at) {
+    decltype(zero) a, b;
+    std::memcpy(&a, s.data() + at, sizeof a);
+    std::memcpy(&b, lower + at, sizeof b);
+    decltype(zero) fold;
+    std::memset(&fold, 0x20, sizeof fold);
+    return (a | fold) == b;
+  };
+  if constexpr (n >= 4) {
+    return folded_equal(uint32_t{0}, 0) && folded_equal(uint32_t{0}, n - 4);
+  } else if constexpr (n >= 2) {
+    return folded_equal(uint16_t{0}, 0) && folded_equal(uint16_t{0}, n - 2);
+  } else {
+    return (s[0] | 0x20) == lower[0];
+  }
+}
 
 // Compares ASCII case-insensitively (header names, parameter names, schemes).
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

@@ -5,6 +5,7 @@
 // route; the rest is kept as written so it can be forwarded untouched.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -45,6 +46,9 @@ namespace internal {
 // ParseUri without the copy: fills *out in place (left unspecified on
 // failure). For the parser's hot path.
 bool ParseUriInto(std::string_view text, Uri* out);
+// ParseUriInto for the parser, which knows that `readable` >= text.size()
+// bytes may be read from text.data(): same results.
+bool ParseUriIn(std::string_view text, size_t readable, Uri* out);
 }  // namespace internal
 
 // Returns true if `host` is a syntactically valid hostname, IPv4 address or

@@ -42,4 +42,13 @@ struct Via {
 // Returns false on a syntax error; *via is then unspecified.
 bool ParseVia(std::string_view element, Via* via);
 
+namespace internal {
+// ParseVia's shortcut on its own, for a whole Via header value: true when
+// the value is a single element of the usual shape (so it holds no comma),
+// with *via then exactly what ParseVia gives; false for anything else,
+// *via then unspecified. Lets the parser skip the search for a comma.
+// `readable` >= value.size() bytes may be read from value.data().
+bool ParseViaFastPath(std::string_view value, size_t readable, Via* via);
+}  // namespace internal
+
 }  // namespace sipshard::sip

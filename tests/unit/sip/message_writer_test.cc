@@ -1,5 +1,7 @@
 #include "sipshard/sip/message_writer.h"
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -606,6 +608,60 @@ TEST_F(MessageWriterTest, ProxyRewriteOfOddButValidMessages) {
       EXPECT_EQ(received.rport, 40000);
     }
   }
+}
+
+// The writer keeps the plan of its edits between SerializedSize(),
+// Serialize() and ToIovec(); every later edit, Reset() and SetBody() must
+// be serialized all the same.
+TEST_F(MessageWriterTest, EditsAfterASerializationAreSerializedToo) {
+  Load(TypicalInvite());
+  writer_.SetMaxForwards(10);
+  Write();
+  EXPECT_EQ(out_.max_forwards, 10);
+  EXPECT_EQ(out_.Count(HeaderId::kVia), 2);
+
+  writer_.PushVia(kOurVia);
+  writer_.SetMaxForwards(5);  // replaces the edit made before the first Write
+  Write();
+  EXPECT_EQ(out_.max_forwards, 5);
+  EXPECT_EQ(out_.top_via.branch, "z9hG4bKlb1");
+  EXPECT_EQ(out_.Count(HeaderId::kVia), 3);
+
+  writer_.AddViaParamsToTop("192.0.2.99", 5070);
+  writer_.AddRecordRoute("sip:10.0.0.1;lr");
+  writer_.SetBody("v=0\r\n");
+  Write();
+  EXPECT_EQ(out_.Count(HeaderId::kRecordRoute), 2);
+  EXPECT_EQ(out_.body, "v=0\r\n");
+  EXPECT_EQ(out_.content_length, 5);
+  EXPECT_NE(output_.find("received=192.0.2.99"), std::string::npos) << output_;
+
+  // Reset: the old plan must not leak into the fresh writer.
+  writer_.Reset(msg_);
+  Write();
+  EXPECT_EQ(output_, std::string_view(input_));
+
+  // Edits that fail stay failed, whatever was serialized before.
+  for (size_t i = 0; i < MessageWriter::kMaxEdits + 1; ++i) writer_.AddHeader("X-A", "b");
+  std::array<char, 4096> slot;
+  EXPECT_EQ(writer_.Serialize(slot).error, WriteError::kTooManyEdits);
+}
+
+TEST(WriteUtilTest, FormatDecimalMatchesToString) {
+  char buf[internal::kMaxDecimalDigits];
+  auto check = [&buf](uint64_t v) {
+    const size_t n = internal::FormatDecimal(v, buf);
+    ASSERT_EQ(std::string(buf, n), std::to_string(v)) << v;
+  };
+  for (uint64_t v = 0; v < 100000; ++v) check(v);
+  for (uint64_t p = 10; p <= 10000000000000000000ULL; p *= 10) {
+    check(p - 1);
+    check(p);
+    check(p + 1);
+    if (p > UINT64_MAX / 10) break;
+  }
+  check(UINT64_MAX);
+  check(UINT64_MAX - 1);
 }
 
 TEST(ViaValueTest, Formats) {

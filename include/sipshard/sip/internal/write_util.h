@@ -78,10 +78,11 @@ struct Splice {
 //   received value is replaced;
 // - `rport=<port_digits>` only when the client sent `rport`: a bare `rport`
 //   gets its value, a different value is replaced.
-// `via` must hold views into the message whose data starts at `base`.
-// Empty `source_ip` / `port_digits` skip that parameter. Writes at most two
-// splices to `out`, in increasing offset order, and returns how many.
-int PlanViaSourceParams(const Via& via, const char* base, std::string_view source_ip,
+// `via` must hold views into the message `data` (its bytes may be read, to
+// scan the parameters in blocks). Empty `source_ip` / `port_digits` skip
+// that parameter. Writes at most two splices to `out`, in increasing
+// offset order, and returns how many.
+int PlanViaSourceParams(const Via& via, std::string_view data, std::string_view source_ip,
                         std::string_view port_digits, Splice out[2]);
 
 }  // namespace sipshard::sip::internal
