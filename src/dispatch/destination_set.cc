@@ -497,6 +497,12 @@ void DestinationSet::Candidates(const SelectionInput& in, size_t max, CandidateL
     case config::Algorithm::kHashFromUser:
     case config::Algorithm::kHashToUri:
     case config::Algorithm::kHashRuriUser:
+      // One destination (a route to a single SBC is common) has nothing to
+      // rank: skip hashing the message's key.
+      if (destinations_.size() == 1) {
+        if (Eligible(0)) out->Add(0);
+        return;
+      }
       RankByHash(KeyOf(in), max, out);
       return;
     case config::Algorithm::kRoundRobin:

@@ -183,15 +183,14 @@ txn::Transaction* StatefulProxy::Begin(const sip::Message& request,
   ResponseContext& ctx = context(*txn);
   ctx = ResponseContext{};
   if (request.method == Method::kInvite) {
-    // §16.2 / §17.2.1: 100 Trying for every new INVITE, at once.
-    std::span<char> out =
-        table_.buffers().Reserve(&ctx.best_response, request.data.size() + kReplySlack);
+    // §16.2 / §17.2.1: 100 Trying for every new INVITE, at once, built
+    // where the server transaction keeps it for retransmitted INVITEs.
+    std::span<char> out = txn->server().ResponseBuffer(request.data.size() + kReplySlack);
     sip::ResponseOptions ro;
     ro.source_ip = source_ip;
     ro.source_port = reply_path.destination.port();
     const sip::WriteResult w = sip::BuildResponse(request, 100, "Trying", ro, out);
     if (w.ok()) txn->server().SendResponse(std::string_view(out.data(), w.size), 100);
-    table_.buffers().Release(&ctx.best_response);
   }
   return txn;
 }

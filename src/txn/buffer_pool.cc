@@ -21,7 +21,7 @@ std::span<char> BufferPool::Reserve(PooledBuffer* buffer, size_t capacity) {
   if (c == kClassSizes.size()) return {};
   if (free_[c].empty()) {
     const size_t n = kPerBlock[c];
-    blocks_.push_back(std::make_unique<char[]>(n * kClassSizes[c]));
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(n * kClassSizes[c]));
     char* base = blocks_.back().get();
     for (size_t i = 0; i < n; ++i) free_[c].push_back(base + i * kClassSizes[c]);
   }

@@ -39,7 +39,7 @@ bool ServerTransaction::SendResponse(std::string_view bytes, int status) {
     // §17.2.1 / §17.2.2: a provisional keeps (or moves to) Proceeding and
     // is what a retransmitted request gets.
     state_ = ServerState::kProceeding;
-    table_->buffers().Assign(&last_response_, bytes);
+    Keep(bytes);
     return sent;
   }
   final_status_ = status;
@@ -47,7 +47,7 @@ bool ServerTransaction::SendResponse(std::string_view bytes, int status) {
   if (!is_invite()) {
     // §17.2.2: Completed, Timer J = 64*T1 absorbs retransmissions.
     state_ = ServerState::kCompleted;
-    table_->buffers().Assign(&last_response_, bytes);
+    Keep(bytes);
     ArmWait(t.TimerJ());
   } else if (status < 300) {
     // RFC 6026 §7.1: 2xx → Accepted; the proxy does not retransmit 2xx,
@@ -59,12 +59,24 @@ bool ServerTransaction::SendResponse(std::string_view bytes, int status) {
     // §17.2.1: 3xx-6xx → Completed; Timer G retransmits, Timer H gives up
     // waiting for the ACK.
     state_ = ServerState::kCompleted;
-    table_->buffers().Assign(&last_response_, bytes);
+    Keep(bytes);
     retransmit_interval_ = t.TimerG();
     wheel.Arm(retransmit_timer_, retransmit_interval_);
     wheel.Arm(wait_timer_, t.TimerH());
   }
   return sent;
+}
+
+std::span<char> ServerTransaction::ResponseBuffer(size_t capacity) {
+  return table_->buffers().Reserve(&last_response_, capacity);
+}
+
+void ServerTransaction::Keep(std::string_view bytes) {
+  if (bytes.data() == last_response_.data && bytes.size() <= last_response_.capacity) {
+    last_response_.size = static_cast<uint32_t>(bytes.size());  // built in place
+  } else {
+    table_->buffers().Assign(&last_response_, bytes);
+  }
 }
 
 void ServerTransaction::OnRetransmission() {

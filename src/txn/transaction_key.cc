@@ -7,9 +7,16 @@ namespace sipshard::txn {
 namespace {
 
 uint64_t HashLower(std::string_view text, uint64_t seed) {
-  // Host names compare case-insensitively: hash a lowered copy, bounded.
-  char lowered[256];
-  const size_t n = text.size() < sizeof lowered ? text.size() : sizeof lowered;
+  // Host names compare case-insensitively. Most sent-by hosts are IP
+  // addresses or lower case already: hash those in place.
+  // Both ways hash the same (at most 256-byte) prefix, so that hosts
+  // differing only in case always hash alike.
+  constexpr size_t kMax = 256;
+  const size_t n = text.size() < kMax ? text.size() : kMax;
+  bool upper = false;
+  for (size_t i = 0; i < n; ++i) upper |= (text[i] >= 'A' && text[i] <= 'Z');
+  if (!upper) return base::StableHash(text.substr(0, n), seed);
+  char lowered[kMax];
   for (size_t i = 0; i < n; ++i) {
     const char c = text[i];
     lowered[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -17,12 +24,11 @@ uint64_t HashLower(std::string_view text, uint64_t seed) {
   return base::StableHash(std::string_view(lowered, n), seed);
 }
 
-std::string_view Move(std::string_view view, std::string_view from, std::string_view to) {
-  if (view.empty() || view.data() < from.data() ||
-      view.data() + view.size() > from.data() + from.size()) {
-    return view;
-  }
-  return to.substr(static_cast<size_t>(view.data() - from.data()), view.size());
+// Moves `view` to the same offset in `to` if it lies inside `from`.
+void Move(std::string_view* view, std::string_view from, std::string_view to) {
+  const char* p = view->data();
+  if (view->empty() || p < from.data() || p + view->size() > from.data() + from.size()) return;
+  *view = std::string_view(to.data() + (p - from.data()), view->size());
 }
 
 }  // namespace
@@ -75,14 +81,10 @@ bool SameTransaction(const ServerKey& a, const ServerKey& b) {
 
 ServerKey RebaseKey(const ServerKey& key, std::string_view from, std::string_view to) {
   ServerKey out = key;
-  out.method_text = Move(key.method_text, from, to);
-  out.branch = Move(key.branch, from, to);
-  out.host = Move(key.host, from, to);
-  out.transport = Move(key.transport, from, to);
-  out.request_uri = Move(key.request_uri, from, to);
-  out.from_tag = Move(key.from_tag, from, to);
-  out.call_id = Move(key.call_id, from, to);
-  out.top_via = Move(key.top_via, from, to);
+  for (std::string_view* view : {&out.method_text, &out.branch, &out.host, &out.transport,
+                                 &out.request_uri, &out.from_tag, &out.call_id, &out.top_via}) {
+    Move(view, from, to);
+  }
   return out;
 }
 

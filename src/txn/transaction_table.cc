@@ -248,6 +248,7 @@ bool TransactionTable::TakeEarlyCancel(const sip::Message& invite) {
 
 void TransactionTable::MaybeFree(Transaction& txn) {
   if (!txn.in_use_ || txn.server_.state_ != ServerState::kTerminated) return;
+  (txn.in_legacy_index_ ? legacy_index_ : index_).Prefetch(txn.server_.key_.hash);
   for (size_t i = 0; i < txn.branch_count_; ++i) {
     // An Idle branch was added but never started: no machine to wait for.
     const ClientState state = txn.branches_[i]->state_;

@@ -11,7 +11,9 @@
 // Shard-local; embedded in a Transaction of the TransactionTable slab.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "sipshard/base/timer_wheel.h"
@@ -50,6 +52,12 @@ class ServerTransaction {
   // sent as is without changing state. Returns false if sending failed.
   bool SendResponse(std::string_view bytes, int status);
 
+  // Memory of at least `capacity` bytes to build the next response in,
+  // so that SendResponse keeps it without a copy (the 100 Trying of every
+  // INVITE). Replaces the kept response; empty span if too large. Only for
+  // a response that will be kept (a provisional or the first final).
+  std::span<char> ResponseBuffer(size_t capacity);
+
   // Absorbs a retransmitted request (§17.2.1, §17.2.2): resends the most
   // recent response, if any; nothing in Accepted and Confirmed (RFC 6026
   // §7.1: absorbed without a response).
@@ -79,6 +87,8 @@ class ServerTransaction {
   // Arms the wait timer for a Completed/Confirmed/Accepted wait (I, J, L).
   void ArmWait(base::Millis wait);
   void Terminate();
+  // Keeps `bytes` as the response a retransmitted request gets.
+  void Keep(std::string_view bytes);
 
   Transaction* cell_ = nullptr;
   TransactionTable* table_ = nullptr;

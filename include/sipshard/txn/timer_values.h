@@ -41,10 +41,13 @@ struct TimerValues {
   base::Millis TimerM() const { return Wait(64 * t1); }  // RFC 6026
 
   // How late a wait timer (D, I, J, K, L, M) may fire: these only bound
-  // how long retransmissions are absorbed from below, so 1/16 of the wait
-  // (2 s of a 32 s Timer L) changes nothing a peer can see, and lets the
-  // wheel fire them without re-filing (TimerWheel::ArmWithSlack).
-  static base::Millis WaitSlack(base::Millis wait) { return wait / 16; }
+  // how long retransmissions are absorbed from below, so a little later
+  // changes nothing a peer can see, and lets the wheel fire them without
+  // re-filing (TimerWheel::ArmWithSlack; it rounds to 256 ms slots, so a
+  // 5 s Timer K ends at most 255 ms late, a 32 s Timer L at most 256 ms).
+  // At most 500 ms because every ms of wait holds table capacity: 1000
+  // calls/s with the RFC waits already fill 64 k entries.
+  static base::Millis WaitSlack(base::Millis wait) { return std::min<base::Millis>(wait / 16, 500); }
 
  private:
   base::Millis Wait(base::Millis rfc) const { return completed_wait > 0 ? completed_wait : rfc; }

@@ -79,6 +79,13 @@ TEST_F(TransactionTableTest, AckMapsToInviteCancelKeepsItsOwnKey) {
   // Host compares case-insensitively.
   EXPECT_EQ(table.Create(Parse(Request("BYE", "z9hG4bKa", "Host.Example")), {}) != nullptr, true);
   EXPECT_NE(table.FindServer(Parse(Request("BYE", "z9hG4bKa", "host.example"))), nullptr);
+  // Also past the 256 bytes the key hashes of a host name.
+  const std::string label(60, 'h');
+  const std::string long_host = label + "." + label + "." + label + "." + label + "." + label;
+  std::string long_upper = long_host;
+  long_upper[long_upper.size() - 1] = 'H';
+  EXPECT_NE(table.Create(Parse(Request("BYE", "z9hG4bKlong", long_upper)), {}), nullptr);
+  EXPECT_NE(table.FindServer(Parse(Request("BYE", "z9hG4bKlong", long_host))), nullptr);
 }
 
 TEST_F(TransactionTableTest, LegacyRequestsUseTheSeparateIndex) {
@@ -121,14 +128,14 @@ TEST_F(TransactionTableTest, WaitMsShortensTheCompletedWait) {
   wheel_.Advance(4999);
   EXPECT_EQ(user_.terminated, 0);
   EXPECT_EQ(table.active(), 1u);
-  // Timer J = wait_ms instead of 64*T1, fired within its slack of 1/16.
+  // Timer J = wait_ms instead of 64*T1, fired within its slack.
   wheel_.Advance(5000 + TimerValues::WaitSlack(5000));
   EXPECT_EQ(user_.terminated, 1);
   EXPECT_EQ(table.active(), 0u);
 }
 
 TEST_F(TransactionTableTest, WaitTimersFireWithinTheirSlackNeverEarly) {
-  // Timer L (RFC 6026) = 64*T1 = 32 s: never before, at most 1/16 after.
+  // Timer L (RFC 6026) = 64*T1 = 32 s: never before, at most its slack after.
   TransactionTable table(options_, &sender_, &wheel_, &user_, nullptr);
   wheel_.Advance(123);  // an arbitrary phase of the wheel
   Transaction* txn = table.Create(Parse(Request("INVITE", "z9hG4bKa")), {});
