@@ -157,12 +157,7 @@ class DispatcherTest : public ::testing::Test {
 
   // Polls the stats until counter `name` reaches `at_least` (bounded).
   bool WaitForCounter(const std::string& name, uint64_t at_least, int timeout_ms = 3000) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < end) {
-      if (TotalCounter(proxy_->DumpStats(), name) >= at_least) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
+    return sipshard::testing::WaitForCounter(*proxy_, name, at_least, timeout_ms);
   }
 
   transport::SocketAddress listen_;

@@ -136,6 +136,16 @@ uint64_t TotalCounter(std::string_view stats, std::string_view name) {
   return pos == std::string_view::npos ? 0 : NumberAfter(stats, pos + key.size());
 }
 
+bool WaitForCounter(SipshardProcess& proxy, std::string_view name, uint64_t at_least,
+                    int timeout_ms) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    if (TotalCounter(proxy.DumpStats(), name) >= at_least) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 std::vector<uint64_t> ShardCounter(std::string_view stats, std::string_view name) {
   std::vector<uint64_t> out;
   const size_t begin = stats.find("\"shards\":[");

@@ -47,6 +47,10 @@ class SipshardProcess {
 
 // Reads counter `name` from the "totals" object of a stats dump.
 uint64_t TotalCounter(std::string_view stats, std::string_view name);
+// Polls the process's stats until total counter `name` reaches
+// `at_least`; false after `timeout_ms` (bounded, 20 ms steps).
+bool WaitForCounter(SipshardProcess& proxy, std::string_view name, uint64_t at_least,
+                    int timeout_ms = 3000);
 // Reads counter `name` of every shard, in shard order.
 std::vector<uint64_t> ShardCounter(std::string_view stats, std::string_view name);
 // Reads a parse error count of the whole process (0 if absent).
