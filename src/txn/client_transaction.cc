@@ -208,12 +208,7 @@ void ClientTransaction::OnRetransmitTimer() {
 }
 
 void ClientTransaction::OnDeadlineTimer() {
-  if (ended()) {
-    // Timer D, K, M (or the wait after a local timeout): done.
-    Terminate();
-    table_->MaybeFree(*cell_);
-    return;
-  }
+  if (ended()) return;  // waits (D, K, M) run on the transaction's timer
   // §16.8: Timer C fired after a provisional → CANCEL the branch and treat
   // it as 408; no response at all (fr_timeout, B, F) → 408 (pitfall 11);
   // a CANCELed branch that never answered (§9.1, 64*T1) → over.
@@ -245,11 +240,14 @@ void ClientTransaction::EndLocally(LocalOutcome outcome) {
 }
 
 void ClientTransaction::ArmWait(base::Millis wait) {
-  table_->wheel().ArmWithSlack(deadline_timer_, wait, TimerValues::WaitSlack(wait));
+  deadline_timer_.Cancel();
+  waiting_ = true;
+  table_->ArmWait(*cell_, wait);
 }
 
 void ClientTransaction::Terminate() {
   state_ = ClientState::kTerminated;
+  waiting_ = false;
   retransmit_timer_.Cancel();
   deadline_timer_.Cancel();
 }

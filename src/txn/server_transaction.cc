@@ -119,18 +119,21 @@ void ServerTransaction::OnRetransmitTimer() {
 }
 
 void ServerTransaction::OnWaitTimer() {
-  // Timer H (ACK never came), I, J, L: the machine is done.
+  // Timer H: the ACK never came; the machine is done.
   if (state_ == ServerState::kCompleted && is_invite()) table_->counters().ack_timeouts.Add();
   Terminate();
   table_->MaybeFree(*cell_);
 }
 
 void ServerTransaction::ArmWait(base::Millis wait) {
-  table_->wheel().ArmWithSlack(wait_timer_, wait, TimerValues::WaitSlack(wait));
+  wait_timer_.Cancel();  // Timer H, when the ACK came
+  waiting_ = true;
+  table_->ArmWait(*cell_, wait);
 }
 
 void ServerTransaction::Terminate() {
   state_ = ServerState::kTerminated;
+  waiting_ = false;
   retransmit_timer_.Cancel();
   wait_timer_.Cancel();
 }

@@ -15,7 +15,10 @@ uint64_t EarlyCancelHash(const ServerKey& key) { return base::HashCombine(key.ha
 
 Transaction::Transaction()
     : lifetime_timer_(&base::TimerNode::CallMember<Transaction, &Transaction::OnLifetimeTimer>,
-                      this) {}
+                      this),
+      wait_timer_(&base::TimerNode::CallMember<Transaction, &Transaction::OnWaitTimer>, this) {}
+
+void Transaction::OnWaitTimer() { table_->EndWaits(*this); }
 
 int Transaction::AddBranch() {
   if (branch_count_ == kMaxBranches) return -1;
@@ -57,6 +60,7 @@ TransactionTable::~TransactionTable() {
     for (size_t i = 0; i < kChunk; ++i) {
       Transaction& txn = chunk[i];
       txn.lifetime_timer_.Cancel();
+      txn.wait_timer_.Cancel();
       txn.server_.Terminate();
     }
   }
@@ -95,6 +99,19 @@ void TransactionTable::ReleaseBranch(ClientTransaction* branch) {
   branch->last_provisional_ = 0;
   branch->cell_ = nullptr;
   free_branches_.push_back(branch);
+}
+
+void TransactionTable::EndWaits(Transaction& txn) {
+  if (txn.server_.waiting_) txn.server_.Terminate();
+  for (size_t i = 0; i < txn.branch_count_; ++i) {
+    if (txn.branches_[i]->waiting_) txn.branches_[i]->Terminate();
+  }
+  MaybeFree(txn);
+}
+
+void TransactionTable::ArmWait(Transaction& txn, base::Millis wait) {
+  if (txn.wait_timer_.armed() && txn.wait_timer_.deadline() >= wheel_->now() + wait) return;
+  wheel_->ArmWithSlack(txn.wait_timer_, wait, TimerValues::WaitSlack(wait));
 }
 
 const sip::Message* TransactionTable::ParseStored(std::string_view bytes) {
@@ -257,6 +274,7 @@ void TransactionTable::MaybeFree(Transaction& txn) {
   user_->OnTerminated(txn);
   Unlink(txn);
   txn.lifetime_timer_.Cancel();
+  txn.wait_timer_.Cancel();
   ServerTransaction& server = txn.server_;
   buffers_.Release(&server.request_);
   buffers_.Release(&server.last_response_);

@@ -95,11 +95,12 @@ class ClientTransaction {
   friend class TransactionTable;
 
   void OnRetransmitTimer();  // A, E, CANCEL's E
-  void OnDeadlineTimer();    // fr_timeout, B, F, C, CANCEL's F, D, K, M
+  void OnDeadlineTimer();    // fr_timeout, B, F, C, CANCEL's F
   void EndLocally(LocalOutcome outcome);
   // Returns the request copy to the pool once nothing can resend it.
   void ReleaseRequest();
-  // Arms the deadline timer for a Completed/Accepted wait (D, K, M).
+  // Enters a Completed/Accepted wait (D, K, M): the transaction's wait
+  // timer ends it (TransactionTable::ArmWait).
   void ArmWait(base::Millis wait);
   void SendCancel();
   void SendAck(const sip::Message& response);
@@ -115,6 +116,7 @@ class ClientTransaction {
   bool cancel_requested_ = false;
   bool cancel_sent_ = false;
   bool cancel_answered_ = false;
+  bool waiting_ = false;  // in a D/K/M wait, ended by the transaction's timer
   int final_status_ = 0;
   int last_provisional_ = 0;
   OutboundPath path_;

@@ -83,8 +83,9 @@ class ServerTransaction {
   friend class TransactionTable;
 
   void OnRetransmitTimer();  // G
-  void OnWaitTimer();        // H, I, J, L
-  // Arms the wait timer for a Completed/Confirmed/Accepted wait (I, J, L).
+  void OnWaitTimer();        // H
+  // Enters a Completed/Confirmed/Accepted wait (I, J, L): the
+  // transaction's wait timer ends it (TransactionTable::ArmWait).
   void ArmWait(base::Millis wait);
   void Terminate();
   // Keeps `bytes` as the response a retransmitted request gets.
@@ -95,6 +96,7 @@ class ServerTransaction {
   ServerState state_ = ServerState::kIdle;
   sip::Method method_ = sip::Method::kOther;
   int final_status_ = 0;
+  bool waiting_ = false;  // in an I/J/L wait, ended by the transaction's timer
   ServerKey key_;
   OutboundPath reply_path_;
   PooledBuffer request_;

@@ -73,6 +73,9 @@ class Transaction {
   friend class ClientTransaction;
 
   void OnLifetimeTimer();
+  // Ends every machine still in its Completed/Accepted wait, then frees
+  // the cell if nothing else is running.
+  void OnWaitTimer();
 
   TransactionTable* table_ = nullptr;
   uint32_t slot_ = 0;
@@ -85,6 +88,13 @@ class Transaction {
   std::array<ClientTransaction*, kMaxBranches> branches_{};
   Attributes attributes_;
   base::TimerNode lifetime_timer_;
+  // One timer for the waits (D, I, J, K, L, M) of all its machines: it
+  // fires at the latest of them and ends every machine still waiting.
+  // Absorbing retransmissions longer than a machine's own wait is always
+  // allowed, and a call is then visited once when its transaction ends,
+  // not once per machine (each visit is a cache miss on a cell untouched
+  // for 32 s).
+  base::TimerNode wait_timer_;
 };
 
 // The TU side: events the transaction layer raises on its own (timers).
@@ -167,6 +177,9 @@ class TransactionTable {
   base::TimerWheel& wheel() { return *wheel_; }
   TransactionUser& user() { return *user_; }
   metrics::ShardCounters& counters() { return *counters_; }
+  // Arms `txn`'s wait timer for a machine entering a wait of `wait` ms,
+  // unless it already fires as late (TimerValues::WaitSlack applies).
+  void ArmWait(Transaction& txn, base::Millis wait);
   // Parses `bytes` (a stored message) into the table's scratch message.
   const sip::Message* ParseStored(std::string_view bytes);
   // Heap blocks allocated so far (slab chunks + buffers).
@@ -191,6 +204,8 @@ class TransactionTable {
   Transaction* Find(const ServerKey& key, bool legacy);
   void Link(Transaction& txn);
   void Unlink(Transaction& txn);
+  // The wait timer of `txn` fired: ends the machines still waiting.
+  void EndWaits(Transaction& txn);
   // Frees `txn` once every machine is Terminated.
   void MaybeFree(Transaction& txn);
 

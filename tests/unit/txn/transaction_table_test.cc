@@ -149,6 +149,35 @@ TEST_F(TransactionTableTest, WaitTimersFireWithinTheirSlackNeverEarly) {
   EXPECT_EQ(table.active(), 0u);
 }
 
+TEST_F(TransactionTableTest, MachinesWaitTogetherUntilTheLatestWaitEnds) {
+  // A non-INVITE branch's Timer K (T4 = 5 s) ends with the server's Timer
+  // J (32 s): a retransmitted 200 at 10 s is still absorbed by the branch
+  // (not passed on to the TU), and the cell goes in one step at J.
+  TransactionTable table(options_, &sender_, &wheel_, &user_, nullptr);
+  Transaction* txn = table.Create(Parse(Request("OPTIONS", "z9hG4bKa")), {});
+  ASSERT_NE(txn, nullptr);
+  ASSERT_EQ(txn->AddBranch(), 0);
+  ClientTransaction& branch = txn->branch(0);
+  const std::string forwarded = Request("OPTIONS", "z9hG4bKdown");
+  ASSERT_TRUE(table.buffers().Assign(&branch.request_buffer(), forwarded));
+  ASSERT_TRUE(branch.Start(sip::Method::kOptions, {}, 0));
+  const std::string ok = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKdown\r\n"
+                         "From: <sip:a@x>;tag=f1\r\nTo: <sip:bob@example.com>;tag=t\r\n"
+                         "Call-ID: c1@x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+  EXPECT_TRUE(branch.OnResponse(Parse(ok)));
+  EXPECT_EQ(branch.state(), ClientState::kCompleted);
+  txn->server().SendResponse(ok, 200);
+  wheel_.Advance(10000);  // past K and its slack
+  EXPECT_EQ(branch.state(), ClientState::kCompleted);
+  EXPECT_FALSE(branch.OnResponse(Parse(ok)));  // absorbed
+  EXPECT_EQ(user_.terminated, 0);
+  wheel_.Advance(64 * 500 - 1);
+  EXPECT_EQ(table.active(), 1u);
+  wheel_.Advance(64 * 500 + TimerValues::WaitSlack(64 * 500));  // Timer J
+  EXPECT_EQ(user_.terminated, 1);
+  EXPECT_EQ(table.active(), 0u);
+}
+
 TEST_F(TransactionTableTest, BranchesComeFromAPoolAndAreRecycled) {
   // Branches live outside the cell; a freed transaction returns them Idle.
   TransactionTable table(options_, &sender_, &wheel_, &user_, nullptr);
