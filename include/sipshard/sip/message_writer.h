@@ -72,7 +72,10 @@ struct WriteResult {
 // to the writer), for PushVia() and for locally generated requests.
 class ViaValue {
  public:
-  static constexpr size_t kCapacity = 192;
+  // Room for any host the config accepts (a 253-byte name, RFC 1035) with
+  // a port, the longest branch we generate (48 bytes) and `;rport`: a
+  // long `advertised_host` must not make every forwarded request fail.
+  static constexpr size_t kCapacity = 352;
 
   // Formats the value; returns false (and leaves it empty) if it would not
   // fit. `host` is an IP address or host name; an IPv6 address gets its

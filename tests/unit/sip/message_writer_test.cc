@@ -672,7 +672,12 @@ TEST(ViaValueTest, Formats) {
   EXPECT_EQ(via.view(), "SIP/2.0/TCP [2001:db8::1];branch=z9hG4bKabc");
   ASSERT_TRUE(via.Format("TLS", "[2001:db8::1]", 5061, "z9hG4bKabc", false));
   EXPECT_EQ(via.view(), "SIP/2.0/TLS [2001:db8::1]:5061;branch=z9hG4bKabc");
-  EXPECT_FALSE(via.Format("UDP", std::string(200, 'h'), 5060, "z9hG4bKabc", false));
+  // The longest host a config accepts, with a branch as long as ours get.
+  const std::string longest_host(253, 'h');
+  const std::string longest_branch = "z9hG4bK" + std::string(41, 'a');
+  ASSERT_TRUE(via.Format("UDP", longest_host, 65535, longest_branch, true));
+  EXPECT_EQ(via.view(), "SIP/2.0/UDP " + longest_host + ":65535;branch=" + longest_branch + ";rport");
+  EXPECT_FALSE(via.Format("UDP", std::string(400, 'h'), 5060, "z9hG4bKabc", false));
   EXPECT_EQ(via.view(), "");
 }
 
