@@ -61,25 +61,12 @@ uint64_t StatelessLoopHash(const sip::Message& request) {
 
 bool IsStatelessLoop(const sip::Message& request, const std::vector<ListenIdentity>& listens) {
   std::optional<uint64_t> loop_hash;  // computed on the first Via of ours
-  for (size_t i = 0; i < request.header_count; ++i) {
-    const sip::HeaderField& field = request.header_fields[i];
-    if (field.id != HeaderId::kVia ||
-        field.value.find(txn::kBranchMarker) == std::string_view::npos) {
-      continue;
-    }
-    sip::ListSplitter elements(field.value);
-    std::string_view element;
-    while (elements.Next(&element)) {
-      if (element.find(txn::kBranchMarker) == std::string_view::npos) continue;
-      sip::Via via;
-      if (!sip::ParseVia(element, &via)) continue;
-      const std::optional<txn::StatelessBranch> branch = txn::ParseStatelessBranch(via.branch);
-      if (!branch || !SentByUs(via, listens)) continue;
-      if (!loop_hash) loop_hash = StatelessLoopHash(request);
-      if (branch->loop_hash == *loop_hash) return true;
-    }
-  }
-  return false;
+  return AnyViaOfOurs(request, [&](const sip::Via& via) {
+    const std::optional<txn::StatelessBranch> branch = txn::ParseStatelessBranch(via.branch);
+    if (!branch || !SentByUs(via, listens)) return false;
+    if (!loop_hash) loop_hash = StatelessLoopHash(request);
+    return branch->loop_hash == *loop_hash;
+  });
 }
 
 }  // namespace sipshard::proxy

@@ -7,6 +7,7 @@
 
 #include "sipshard/base/hash.h"
 #include "sipshard/proxy/health_monitor.h"
+#include "sipshard/proxy/loop_detection.h"
 #include "sipshard/proxy/address_text.h"
 #include "sipshard/proxy/proxy_core.h"
 #include "sipshard/proxy/route_set.h"
@@ -217,33 +218,16 @@ bool StatefulProxy::HandleInDialogRequest(const sip::Message& request,
 }
 
 bool StatefulProxy::IsLoop(const sip::Message& request) {
-  for (size_t i = 0; i < request.header_count; ++i) {
-    const sip::HeaderField& field = request.header_fields[i];
-    // Cheap filter first: only Via values carrying our branch marker.
-    if (field.id != HeaderId::kVia || field.value.find(txn::kBranchMarker) == std::string_view::npos) {
-      continue;
-    }
-    sip::ListSplitter elements(field.value);
-    std::string_view element;
-    while (elements.Next(&element)) {
-      sip::Via via;
-      if (!sip::ParseVia(element, &via)) continue;
-      std::optional<txn::TransactionBranch> id = txn::ParseTransactionBranch(via.branch);
-      if (!id) continue;
-      txn::Transaction* txn = table_.FindLive(*id);
-      if (txn == nullptr) continue;
-      const sip::Message* sent = table_.ParseStored(txn->server().request());
-      if (sent == nullptr) continue;
-      // §16.3 step 4: the same request again is a loop; a changed
-      // Request-URI (or another request of the call) is a spiral.
-      if (sent->request_uri_text == request.request_uri_text && sent->call_id == request.call_id &&
-          sent->from.tag == request.from.tag && sent->cseq.number == request.cseq.number &&
-          sent->cseq.method == request.cseq.method) {
-        return true;
-      }
-    }
-  }
-  return false;
+  return AnyViaOfOurs(request, [&](const sip::Via& via) {
+    const std::optional<txn::TransactionBranch> id = txn::ParseTransactionBranch(via.branch);
+    txn::Transaction* txn = id ? table_.FindLive(*id) : nullptr;
+    const sip::Message* sent = txn ? table_.ParseStored(txn->server().request()) : nullptr;
+    // §16.3 step 4: the same request again is a loop; a changed
+    // Request-URI (or another request of the call) is a spiral.
+    return sent != nullptr && sent->request_uri_text == request.request_uri_text &&
+           sent->call_id == request.call_id && sent->from.tag == request.from.tag &&
+           sent->cseq.number == request.cseq.number && sent->cseq.method == request.cseq.method;
+  });
 }
 
 int StatefulProxy::ListenIndexFor(const transport::SocketAddress& destination,

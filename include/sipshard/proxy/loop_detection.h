@@ -35,10 +35,37 @@
 #include <vector>
 
 #include "sipshard/sip/message.h"
+#include "sipshard/sip/text.h"
+#include "sipshard/sip/via.h"
+#include "sipshard/txn/branch_id.h"
 
 namespace sipshard::proxy {
 
 struct ListenIdentity;
+
+// Calls `visit(via)` for each Via element of `request` that carries our
+// branch marker, in order, until one call returns true; returns whether
+// one did. The walk both loop checks share (this one and
+// StatefulProxy::IsLoop): a value without the marker costs one substring
+// search and is never parsed.
+template <typename Visit>
+bool AnyViaOfOurs(const sip::Message& request, Visit&& visit) {
+  for (size_t i = 0; i < request.header_count; ++i) {
+    const sip::HeaderField& field = request.header_fields[i];
+    if (field.id != sip::HeaderId::kVia ||
+        field.value.find(txn::kBranchMarker) == std::string_view::npos) {
+      continue;
+    }
+    sip::ListSplitter elements(field.value);
+    std::string_view element;
+    while (elements.Next(&element)) {
+      if (element.find(txn::kBranchMarker) == std::string_view::npos) continue;
+      sip::Via via;
+      if (sip::ParseVia(element, &via) && visit(via)) return true;
+    }
+  }
+  return false;
+}
 
 // The loop hash of `request` (see above).
 uint64_t StatelessLoopHash(const sip::Message& request);
